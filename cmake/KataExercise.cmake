@@ -1,0 +1,42 @@
+# kata_exercise(NN_name [LIBRARIES lib...] [BENCH_LIBRARIES lib...])
+#
+# Builds one exercise from its folders:
+#   exercises/NN_name/             the header (the contract) and the stub .cpp files
+#   solutions/NN_name/             the reference .cpp files, same names
+#   tests/NN_name_test.cpp         its GoogleTest suite, ctest label NN_name
+#   bench/NN_name_bench.cpp        its Google Benchmark
+# KATA_IMPLEMENTATION picks which .cpp files implement the header.
+#
+# Targets: NN_name (the implementation), NN_name_test, NN_name_bench.
+function(kata_exercise name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LIBRARIES;BENCH_LIBRARIES")
+  set(header_dir "${PROJECT_SOURCE_DIR}/exercises/${name}")
+  file(GLOB sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/${KATA_IMPLEMENTATION}/${name}/*.cpp")
+  if(NOT sources)
+    message(FATAL_ERROR "exercise ${name}: no .cpp files in ${KATA_IMPLEMENTATION}/${name}/")
+  endif()
+
+  # An OBJECT library: every object file reaches the test binary, so a symbol
+  # nothing names directly (exercise 07's spawn hook) is linked in too.
+  add_library(${name} OBJECT ${sources})
+  target_include_directories(${name} PUBLIC "${header_dir}")
+  target_link_libraries(${name} PUBLIC kata::common TBB::tbb ${arg_LIBRARIES})
+
+  add_executable(${name}_test "${PROJECT_SOURCE_DIR}/tests/${name}_test.cpp")
+  target_link_libraries(${name}_test PRIVATE ${name} kata::testing)
+  gtest_discover_tests(${name}_test
+    DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS ${name} TIMEOUT ${KATA_TEST_TIMEOUT})
+
+  if(KATA_BUILD_BENCH)
+    # The benchmark compiles the implementation again, for this machine's CPU
+    # when KATA_NATIVE_BENCH is on; the tests keep the baseline target.
+    add_executable(${name}_bench "${PROJECT_SOURCE_DIR}/bench/${name}_bench.cpp" ${sources})
+    target_include_directories(${name}_bench PRIVATE "${header_dir}")
+    target_link_libraries(${name}_bench PRIVATE
+      kata::common kata::bench_main TBB::tbb ${arg_LIBRARIES} ${arg_BENCH_LIBRARIES})
+    if(KATA_NATIVE_BENCH)
+      target_compile_options(${name}_bench PRIVATE -march=native)
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,251 @@
+// Tests of common/: the pieces every exercise stands on must be right first.
+#include <kata/child.hpp>
+#include <kata/errors.hpp>
+#include <kata/fd.hpp>
+#include <kata/io.hpp>
+#include <kata/testing.hpp>
+
+#include <fcntl.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <numeric>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using kata::testing::run_in_child;
+
+class CommonTest : public kata::testing::LeakCheckedTest {};
+
+std::vector<std::byte> pattern(std::size_t size) {
+  std::vector<std::byte> bytes(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    bytes[i] = static_cast<std::byte>((i * 131 + 7) % 251);
+  }
+  return bytes;
+}
+
+TEST_F(CommonTest, UniqueFdClosesOnDestructionAndMoves) {
+  int raw_read = -1;
+  {
+    kata::Pipe pipe = kata::make_pipe();
+    raw_read = pipe.read_end.get();
+    kata::UniqueFd moved = std::move(pipe.read_end);
+    EXPECT_FALSE(pipe.read_end.valid());
+    EXPECT_EQ(moved.get(), raw_read);
+  }
+  EXPECT_EQ(::fcntl(raw_read, F_GETFD), -1) << "fd " << raw_read << " still open";
+}
+
+TEST_F(CommonTest, MakePipeSetsCloseOnExec) {
+  const kata::Pipe pipe = kata::make_pipe();
+  EXPECT_TRUE(::fcntl(pipe.read_end.get(), F_GETFD) & FD_CLOEXEC);
+  EXPECT_TRUE(::fcntl(pipe.write_end.get(), F_GETFD) & FD_CLOEXEC);
+}
+
+TEST_F(CommonTest, WriteAllSurvivesShortWritesToASlowReader) {
+  // 1 MiB is 16 pipe buffers: write() must return short counts and block many times.
+  const std::vector<std::byte> sent = pattern(1 << 20);
+  kata::Pipe pipe = kata::make_pipe();
+  kata::ChildProcess reader = kata::fork_child([&] {
+    pipe.write_end.reset();
+    std::vector<std::byte> got;
+    std::vector<std::byte> piece(1000);  // small, odd-sized reads, with pauses
+    for (int round = 0;; ++round) {
+      const std::size_t n = kata::read_some(pipe.read_end.get(), piece);
+      if (n == 0) {
+        break;
+      }
+      got.insert(got.end(), piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(n));
+      if (round % 64 == 0) {
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+    return got == sent ? 0 : 3;
+  });
+  pipe.read_end.reset();
+  kata::write_all(pipe.write_end.get(), sent);
+  pipe.write_end.reset();
+  EXPECT_EQ(reader.wait().describe(), "exited with status 0");
+}
+
+TEST_F(CommonTest, ReadExactSurvivesEintrFromASignalTimer) {
+  // A handler installed without SA_RESTART makes a blocked read() fail with EINTR.
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  struct sigaction old_action {};
+  ASSERT_EQ(::sigaction(SIGALRM, &action, &old_action), 0);
+  const itimerval every_ms{{0, 1000}, {0, 1000}};
+  ASSERT_EQ(::setitimer(ITIMER_REAL, &every_ms, nullptr), 0);
+
+  const std::vector<std::byte> sent = pattern(300'000);
+  kata::Pipe pipe = kata::make_pipe();
+  kata::ChildProcess writer = kata::fork_child([&] {
+    pipe.read_end.reset();
+    std::this_thread::sleep_for(50ms);  // the parent is blocked in read() meanwhile
+    kata::write_all(pipe.write_end.get(), sent);
+    return 0;
+  });
+  pipe.write_end.reset();
+  std::vector<std::byte> got(sent.size());
+  kata::read_exact(pipe.read_end.get(), got);
+
+  const itimerval off{};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+  ::sigaction(SIGALRM, &old_action, nullptr);
+  EXPECT_EQ(got, sent);
+  EXPECT_TRUE(writer.wait().success());
+}
+
+TEST_F(CommonTest, ReadExactReportsEndOfFileMidMessage) {
+  kata::Pipe pipe = kata::make_pipe();
+  const std::vector<std::byte> half = pattern(4);
+  kata::write_all(pipe.write_end.get(), half);
+  pipe.write_end.reset();
+  std::vector<std::byte> message(8);
+  EXPECT_THROW(kata::read_exact(pipe.read_end.get(), message), std::runtime_error);
+}
+
+TEST_F(CommonTest, ReadExactOrEofSaysFalseOnACleanEnd) {
+  kata::Pipe pipe = kata::make_pipe();
+  kata::write_value<std::int64_t>(pipe.write_end.get(), 42);
+  pipe.write_end.reset();
+  std::int64_t value = 0;
+  EXPECT_TRUE(
+      kata::read_exact_or_eof(pipe.read_end.get(), std::as_writable_bytes(std::span{&value, 1})));
+  EXPECT_EQ(value, 42);
+  EXPECT_FALSE(
+      kata::read_exact_or_eof(pipe.read_end.get(), std::as_writable_bytes(std::span{&value, 1})));
+}
+
+TEST_F(CommonTest, SigpipeGuardTurnsAClosedReaderIntoEpipe) {
+  // In a child: without the guard the signal would kill the whole test binary.
+  const auto outcome = run_in_child(
+      [] {
+        kata::Pipe pipe = kata::make_pipe();
+        pipe.read_end.reset();
+        const kata::SigpipeGuard guard;
+        try {
+          kata::write_value<int>(pipe.write_end.get(), 1);
+        } catch (const std::system_error& error) {
+          return std::string(error.code() == std::errc::broken_pipe ? "EPIPE" : error.what());
+        }
+        return std::string("no error");
+      },
+      5s);
+  EXPECT_EQ(outcome.describe(), "returned \"EPIPE\"");
+}
+
+TEST_F(CommonTest, SigpipeGuardLeavesNoSignalPendingOrBlocked) {
+  const auto outcome = run_in_child(
+      [] {
+        {
+          kata::Pipe pipe = kata::make_pipe();
+          pipe.read_end.reset();
+          const kata::SigpipeGuard guard;
+          EXPECT_THROW(kata::write_value<int>(pipe.write_end.get(), 1), std::system_error);
+        }
+        sigset_t pending;
+        sigset_t blocked;
+        sigpending(&pending);
+        pthread_sigmask(SIG_BLOCK, nullptr, &blocked);
+        return std::string(sigismember(&pending, SIGPIPE) ? "pending " : "") +
+               (sigismember(&blocked, SIGPIPE) ? "blocked" : "clean");
+      },
+      5s);
+  EXPECT_EQ(outcome.describe(), "returned \"clean\"");
+}
+
+TEST_F(CommonTest, ExitStatusNamesTheSignal) {
+  kata::ChildProcess child = kata::fork_child([] {
+    ::pause();
+    return 0;
+  });
+  child.kill(SIGKILL);
+  EXPECT_EQ(child.wait().describe(), "killed by SIGKILL");
+  EXPECT_EQ(kata::signal_name(SIGSEGV), "SIGSEGV");
+}
+
+TEST_F(CommonTest, ForkChildPassesTheExitCodeAndReportsExceptions) {
+  EXPECT_EQ(kata::fork_child([] { return 7; }).wait().exit_code(), 7);
+  EXPECT_EQ(kata::fork_child([]() -> int { throw std::runtime_error("boom"); }).wait().exit_code(),
+            1);
+}
+
+TEST_F(CommonTest, ChildProcessDestructorKillsAndReaps) {
+  pid_t pid = 0;
+  {
+    const kata::ChildProcess child = kata::fork_child([] {
+      ::pause();
+      return 0;
+    });
+    pid = child.pid();
+  }
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1) << "child " << pid << " was not reaped";
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST_F(CommonTest, WaitForTimesOutThenSeesTheEnd) {
+  kata::ChildProcess child = kata::fork_child([] {
+    ::pause();
+    return 0;
+  });
+  EXPECT_FALSE(child.wait_for(20ms).has_value());
+  child.kill(SIGTERM);
+  const auto status = child.wait_for(5s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->describe(), "killed by SIGTERM");
+  EXPECT_FALSE(child.valid());
+}
+
+TEST_F(CommonTest, RunInChildReturnsOutputExceptionsAndSignals) {
+  EXPECT_EQ(run_in_child([] { return std::string(100'000, 'x'); }, 5s).output.size(), 100'000U);
+  const auto thrown = run_in_child([]() -> std::string { throw std::runtime_error("bad"); }, 5s);
+  EXPECT_EQ(thrown.exit_code, 1);
+  EXPECT_EQ(thrown.output, "bad");
+  const auto killed = run_in_child(
+      [] {
+        ::raise(SIGSEGV);
+        return std::string();
+      },
+      5s);
+  EXPECT_EQ(killed.signal, SIGSEGV);
+}
+
+TEST_F(CommonTest, RunInChildKillsAHungBodyAndItsChildrenAtTheDeadline) {
+  const auto outcome = run_in_child(
+      [] {
+        (void)kata::fork_child([] {
+          ::pause();
+          return 0;
+        }).release();
+        ::pause();
+        return std::string();
+      },
+      100ms);
+  EXPECT_TRUE(outcome.timed_out);
+  EXPECT_FALSE(outcome.ok());
+}
+
+TEST(LeakChecks, SeeAZombieAndAnOpenFd) {
+  const std::set<int> before = kata::testing::open_fds();
+  const pid_t pid = kata::fork_child([] { return 0; }).release();
+  kata::Pipe leaked = kata::make_pipe();
+  // Give the child time to become a zombie: it is still our child either way.
+  std::this_thread::sleep_for(20ms);
+  const auto children = kata::testing::child_pids();
+  EXPECT_EQ(children, std::vector<pid_t>{pid});
+  EXPECT_EQ(kata::testing::open_fds().size(), before.size() + 2);
+  ::waitpid(pid, nullptr, 0);
+  EXPECT_TRUE(kata::testing::child_pids().empty());
+}
+
+}  // namespace

@@ -1,0 +1,25 @@
+// Your implementation of the CPU counts in cpu_count.hpp.
+// Read README.md first; `./kata hint 01` helps when you are stuck.
+#include "cpu_count.hpp"
+
+#include <kata/errors.hpp>
+
+namespace kata {
+
+unsigned online_cpus() {
+  throw NotImplemented("online_cpus");
+}
+
+unsigned affinity_cpus() {
+  throw NotImplemented("affinity_cpus");
+}
+
+unsigned usable_cpus() {
+  throw NotImplemented("usable_cpus");
+}
+
+unsigned tbb_default_concurrency() {
+  throw NotImplemented("tbb_default_concurrency");
+}
+
+}  // namespace kata
