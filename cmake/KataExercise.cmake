@@ -24,8 +24,11 @@ function(kata_exercise name)
 
   add_executable(${name}_test "${PROJECT_SOURCE_DIR}/tests/${name}_test.cpp")
   target_link_libraries(${name}_test PRIVATE ${name} kata::testing)
+  # Test names carry the exercise ("01_cpu_count/CpuCountTest.OnlineCpus..."), so
+  # they are unique across the course and say where they come from.
   gtest_discover_tests(${name}_test
     DISCOVERY_MODE PRE_TEST
+    TEST_PREFIX "${name}/"
     PROPERTIES LABELS ${name} TIMEOUT ${KATA_TEST_TIMEOUT})
 
   if(KATA_BUILD_BENCH)

@@ -1,0 +1,1 @@
+"""The `kata` front end: the course's exercises, their builds, tests and reports."""

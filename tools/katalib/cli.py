@@ -1,0 +1,189 @@
+"""`kata`: the course's front end. One command per thing a student or instructor does."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import course, ctest, lessons, prereqs, runner, state, term, verify
+
+SYMBOL_PASS = "✓" if (sys.stdout.encoding or "").lower().startswith("utf") else "+"
+SYMBOL_FAIL = "✗" if SYMBOL_PASS == "✓" else "x"
+
+
+def cmd_list(_args) -> int:
+    rows = []
+    for exercise in course.exercises():
+        entry = runner.cached(exercise)
+        progress = f"{entry['passed']}/{entry['total']}" if entry and entry["compiled"] else ""
+        rows.append([exercise.number, exercise.name, exercise.title, progress])
+    print(term.table(rows, ["#", "exercise", "what it teaches", "tests"]))
+    print(term.dim("\nStart with ./kata test 01; ./kata status shows where you are."))
+    return 0
+
+
+def _print_run(run: runner.ExerciseRun, list_limit: int = 12) -> None:
+    exercise = run.exercise
+    print(term.bold(f"{exercise.number} · {exercise.title}") + term.dim(f"  ({exercise.folder.relative_to(exercise.root)})"))
+    if not run.compiled:
+        print(term.bad("It does not compile yet. The compiler's first complaint:\n"))
+        print(run.build.first_error())
+        return
+    failing = [r for r in run.results if not r.passed]
+    for result in failing[:list_limit]:
+        reason = "" if result.status == "failed" else term.warn(f"  ({result.status}{': ' + result.detail if result.detail else ''})")
+        print(f"  {term.bad(SYMBOL_FAIL)} {result.short_name}{reason}")
+    if len(failing) > list_limit:
+        print(term.dim(f"  ... and {len(failing) - list_limit} more"))
+    colour = term.ok if run.done else term.bad
+    print(colour(f"{run.passed}/{run.total} tests pass"))
+
+
+def _print_first_failure(run: runner.ExerciseRun) -> None:
+    first = run.first_failure()
+    if first is None:
+        return
+    print(term.bold(f"\nFirst failure: {first.short_name}"))
+    excerpt = ctest.failure_excerpt(first.output)
+    if excerpt:
+        print("  " + excerpt.replace("\n", "\n  "))
+    lesson = lessons.explain(first)
+    if lesson:
+        print(term.warn("\nWhat it usually means: ") + lesson)
+
+
+def _next_exercise(exercise: course.Exercise) -> course.Exercise | None:
+    names = course.exercise_names(exercise.root)
+    index = names.index(exercise.name)
+    return course.Exercise(names[index + 1], exercise.root) if index + 1 < len(names) else None
+
+
+def cmd_test(args) -> int:
+    exercise = course.find(args.exercise)
+    if not prereqs.ensure():
+        return 2
+    print(term.dim(f"building and testing {exercise.name} ..."), flush=True)
+    run = runner.run_exercise(exercise)
+    runner.remember(run)
+    _print_run(run)
+    if run.done:
+        following = _next_exercise(exercise)
+        print(term.ok(f"\nDone! See the lesson in numbers: ./kata bench {exercise.number}"))
+        if following:
+            print(f"Next: {following.number} · {following.title}  (./kata test {following.number})")
+        return 0
+    if run.compiled:
+        _print_first_failure(run)
+    hints = exercise.hints()
+    if hints:
+        print(term.dim(f"\nStuck? ./kata hint {exercise.number} ({len(hints)} hints, one at a time)"))
+    return 1
+
+
+def cmd_status(_args) -> int:
+    if not prereqs.ensure():
+        return 2
+    rows, done, next_up = [], 0, None
+    for exercise in course.exercises():
+        entry = runner.cached(exercise)
+        if entry is None:
+            print(term.dim(f"checking {exercise.name} ..."), flush=True)
+            runner.remember(runner.run_exercise(exercise))
+            entry = runner.cached(exercise)
+        finished = entry["compiled"] and entry["total"] > 0 and entry["passed"] == entry["total"]
+        if not entry["compiled"]:
+            what = term.bad("does not compile")
+        elif finished:
+            what = term.ok("done")
+        elif entry["passed"] == 0:
+            what = "not started"
+        else:
+            what = term.warn("in progress")
+        done += finished
+        if not finished and next_up is None:
+            next_up = exercise
+        rows.append([exercise.name, f"{entry['passed']}/{entry['total']}", what])
+    total = len(rows)
+    print(term.table(rows, ["exercise", "tests", "state"]))
+    print("\n" + term.progress_bar(done, total) + " exercises done")
+    if next_up:
+        print(f"Next: ./kata test {next_up.number}   ({next_up.title})")
+    else:
+        print(term.ok("Every exercise is done. Well done!"))
+    return 0
+
+
+def cmd_hint(args) -> int:
+    exercise = course.find(args.exercise)
+    hints = exercise.hints()
+    if not hints:
+        print(f"{exercise.name} has no hints yet: read {exercise.readme.relative_to(exercise.root)}.")
+        return 0
+    if args.all:
+        for number, hint in enumerate(hints, 1):
+            print(f"{number}. {hint}\n")
+        return 0
+    seen = state.load("hints.json")
+    index = 0 if args.reset else seen.get(exercise.name, 0)
+    index = min(index, len(hints) - 1)
+    print(term.bold(f"Hint {index + 1} of {len(hints)} for {exercise.name}:"))
+    print(hints[index])
+    if index + 1 < len(hints):
+        print(term.dim(f"\n(./kata hint {exercise.number} again for the next one)"))
+    else:
+        print(term.dim("\nThat was the last hint. The reference solution is in "
+                       f"solutions/{exercise.name}/ : try without it first."))
+    seen[exercise.name] = index + 1
+    state.save("hints.json", seen)
+    return 0
+
+
+def cmd_verify(args) -> int:
+    if not prereqs.ensure():
+        return 2
+    exercises = [course.find(name) for name in args.only] if args.only else course.exercises()
+    return verify.verify(exercises, werror=args.werror, asan=args.asan)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kata",
+        description="The parallel kata: Linux multiprocessing, one exercise at a time.",
+        epilog="A student's loop: ./kata test 01, edit exercises/01_cpu_count/*.cpp, repeat.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("list", help="the exercises, in order").set_defaults(run=cmd_list)
+
+    test = commands.add_parser("test", help="build an exercise and run its tests")
+    test.add_argument("exercise", help="its number (01) or name")
+    test.set_defaults(run=cmd_test)
+
+    commands.add_parser("status", help="every exercise: tests passed, what to do next").set_defaults(run=cmd_status)
+
+    hint = commands.add_parser("hint", help="the next hint for an exercise")
+    hint.add_argument("exercise")
+    hint.add_argument("--all", action="store_true", help="show every hint at once")
+    hint.add_argument("--reset", action="store_true", help="start again from the first hint")
+    hint.set_defaults(run=cmd_hint)
+
+    check = commands.add_parser("verify", help="solutions pass and stubs fail (what CI runs)")
+    check.add_argument("--only", nargs="+", metavar="EXERCISE", help="just these exercises")
+    check.add_argument("--werror", action="store_true", help="treat compiler warnings as errors")
+    check.add_argument("--asan", action="store_true", help="also run the solutions under ASan+UBSan")
+    check.set_defaults(run=cmd_verify)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args)
+    except course.UnknownExercise as error:
+        print(error, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
