@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 
-from . import course, ctest, lessons, prereqs, runner, state, term, verify
+from . import course, ctest, lessons, prereqs, reset, runner, state, term, verify, watch
 
 SYMBOL_PASS = "✓" if (sys.stdout.encoding or "").lower().startswith("utf") else "+"
 SYMBOL_FAIL = "✗" if SYMBOL_PASS == "✓" else "x"
@@ -77,6 +78,63 @@ def cmd_test(args) -> int:
     if hints:
         print(term.dim(f"\nStuck? ./kata hint {exercise.number} ({len(hints)} hints, one at a time)"))
     return 1
+
+
+def cmd_watch(args) -> int:
+    if not prereqs.ensure():
+        return 2
+    exercise = course.find(args.exercise) if args.exercise else _first_unfinished()
+    how = "polling" if args.poll or not shutil.which("inotifywait") else "inotify"
+    runs = 0
+    while True:
+        print(term.dim(f"\n--- {exercise.name}: building and testing ---"), flush=True)
+        run = runner.run_exercise(exercise)
+        runner.remember(run)
+        _print_run(run)
+        if run.done:
+            following = _next_exercise(exercise)
+            print(term.ok(f"{exercise.number} passes!") +
+                  (f" Next: {following.number} · {following.title} (./kata watch {following.number})"
+                   if following else " That was the last exercise."))
+        elif run.compiled:
+            _print_first_failure(run)
+        runs += 1
+        if args.max_runs and runs >= args.max_runs:
+            return 0 if run.done else 1
+        print(term.dim(f"\nwatching {exercise.folder.relative_to(exercise.root)}/ ({how}; Ctrl-C to stop)"),
+              flush=True)
+        while not watch.wait_for_change(exercise.folder, use_inotify=False if args.poll else None,
+                                        timeout=args.idle_timeout):
+            if args.idle_timeout:
+                return 0 if run.done else 1
+
+
+def _first_unfinished() -> course.Exercise:
+    for exercise in course.exercises():
+        entry = runner.cached(exercise)
+        if not (entry and entry["compiled"] and entry["total"] and entry["passed"] == entry["total"]):
+            return exercise
+    return course.exercises()[-1]
+
+
+def cmd_reset(args) -> int:
+    exercise = course.find(args.exercise)
+    changed = reset.changed_files(exercise)
+    if not changed:
+        print(f"{exercise.name} is already as shipped.")
+        return 0
+    names = ", ".join(str(f.relative_to(exercise.root)) for f in changed)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"Would reset {names}; run with --yes to confirm.", file=sys.stderr)
+            return 2
+        answer = input(f"Reset {names} to the shipped stub? Your version is kept in .kata/backup/. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    backup = reset.reset(exercise)
+    print(f"Reset {names}. Your version is in {backup.relative_to(exercise.root)}/")
+    return 0
 
 
 def cmd_status(_args) -> int:
@@ -157,6 +215,18 @@ def build_parser() -> argparse.ArgumentParser:
     test = commands.add_parser("test", help="build an exercise and run its tests")
     test.add_argument("exercise", help="its number (01) or name")
     test.set_defaults(run=cmd_test)
+
+    watcher = commands.add_parser("watch", help="rerun an exercise's tests whenever you save")
+    watcher.add_argument("exercise", nargs="?", help="default: the first one not done")
+    watcher.add_argument("--poll", action="store_true", help="poll for changes instead of using inotify")
+    watcher.add_argument("--max-runs", type=int, default=0, help=argparse.SUPPRESS)
+    watcher.add_argument("--idle-timeout", type=float, default=None, help=argparse.SUPPRESS)
+    watcher.set_defaults(run=cmd_watch)
+
+    resetter = commands.add_parser("reset", help="put an exercise's stub back as shipped (keeps a backup)")
+    resetter.add_argument("exercise")
+    resetter.add_argument("--yes", action="store_true", help="do not ask")
+    resetter.set_defaults(run=cmd_reset)
 
     commands.add_parser("status", help="every exercise: tests passed, what to do next").set_defaults(run=cmd_status)
 
