@@ -2,12 +2,14 @@
 //
 // The contract: tests and graders call exactly these functions.
 //
-// Every function here is collective (SPMD): every rank of the communicator calls
-// it, in the same order, with the same task. Rank 0 of the communicator is the
-// root: only its input counts, and only it gets the results. Other ranks may pass
-// any span (an empty one is usual): it is ignored, and they get an empty vector.
-// A failure is an exception on every rank alike, so that no rank is left waiting
-// in a call the others have abandoned.
+// The two maps (and PrivateComm and throw_if_any_rank_failed, which they use) are
+// collective (SPMD): every rank of the communicator calls them, in the same order,
+// with the same task. Rank 0 of the communicator is the root: only its items
+// count, and only it gets the results. Other ranks may pass any span (an empty one
+// is usual): it is ignored, and they get an empty vector. A task's failure or a
+// bad argument is an exception on every rank alike, so that no rank is left
+// waiting in a call the others have abandoned. An MpiError is thrown where MPI
+// failed; if nothing catches it, that process dies and mpiexec ends the job.
 #pragma once
 
 #include <kata/errors.hpp>
