@@ -195,6 +195,36 @@ def cmd_hint(args) -> int:
     return 0
 
 
+def cmd_grade(args) -> int:
+    import json
+    import pathlib
+
+    from . import grade, reports
+
+    if not prereqs.ensure():
+        return 2
+    exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
+    config = grade.Config.load(pathlib.Path(args.config) if args.config else course.ROOT / "grading.json")
+    grader = grade.Grader(exercises, config)
+    if not grader.isolated:
+        print(term.warn("Not root: submissions run as you, with resource limits only. "
+                        "Grade as root (in a VM or container) to isolate them."), file=sys.stderr)
+    results = []
+    for submission in args.submissions:
+        print(term.dim(f"grading {submission} ..."), file=sys.stderr, flush=True)
+        results.append(grader.grade(pathlib.Path(submission)))
+    print(reports.markdown(results))
+    if args.json:
+        data = reports.gradescope(results[0]) if len(results) == 1 else [
+            {"submission": r.submission, **reports.gradescope(r)} for r in results]
+        pathlib.Path(args.json).write_text(json.dumps(data, indent=2), encoding="utf-8")
+    if args.junit:
+        pathlib.Path(args.junit).write_text(reports.junit(results), encoding="utf-8")
+    if args.csv:
+        pathlib.Path(args.csv).write_text(reports.class_csv(results), encoding="utf-8")
+    return 0
+
+
 def cmd_verify(args) -> int:
     if not prereqs.ensure():
         return 2
@@ -235,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("--all", action="store_true", help="show every hint at once")
     hint.add_argument("--reset", action="store_true", help="start again from the first hint")
     hint.set_defaults(run=cmd_hint)
+
+    grader = commands.add_parser("grade", help="instructors: grade submissions (a repository or its exercises/)")
+    grader.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    grader.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="only these exercises")
+    grader.add_argument("--json", metavar="FILE", help="Gradescope results.json (a list for several submissions)")
+    grader.add_argument("--junit", metavar="FILE", help="JUnit XML")
+    grader.add_argument("--csv", metavar="FILE", help="one row per submission, for a class")
+    grader.add_argument("--config", metavar="FILE", help="weights and limits (default: grading.json)")
+    grader.set_defaults(run=cmd_grade)
 
     check = commands.add_parser("verify", help="solutions pass and stubs fail (what CI runs)")
     check.add_argument("--only", nargs="+", metavar="EXERCISE", help="just these exercises")

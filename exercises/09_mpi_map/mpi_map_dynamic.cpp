@@ -1,0 +1,13 @@
+// Your implementation of mpi_map_dynamic (a dealer and its workers) in mpi_map.hpp.
+// Read README.md first; `./kata hint 09` helps when you are stuck.
+#include "mpi_map.hpp"
+
+namespace kata {
+
+std::vector<std::int64_t> mpi_map_dynamic([[maybe_unused]] Task task,
+                                          [[maybe_unused]] std::span<const std::int64_t> items,
+                                          [[maybe_unused]] MPI_Comm comm) {
+  throw NotImplemented("mpi_map_dynamic");
+}
+
+}  // namespace kata
