@@ -8,8 +8,11 @@
 // no parallelism at all. Wall-clock time: the work happens in other processes.
 #include "pool_map.hpp"
 
+#include <kata/child.hpp>
+
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <numeric>
 #include <vector>
 
@@ -34,6 +37,20 @@ void BM_notebook_cell_pool8_start_map_stop(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_notebook_cell_pool8_start_map_stop)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The floor under the cell: 8 bare fork() + _exit() + waitpid(), no pipes, no work.
+void BM_eight_bare_forks(benchmark::State& state) {
+  for (auto _ : state) {
+    std::array<kata::ChildProcess, 8> children;
+    for (auto& child : children) {
+      child = kata::fork_child([] { return 0; });
+    }
+    for (auto& child : children) {
+      benchmark::DoNotOptimize(child.wait());
+    }
+  }
+}
+BENCHMARK(BM_eight_bare_forks)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The map alone, on a pool started once (Python: about 0.6 ms with 2 workers).
 void BM_map_on_existing_pool(benchmark::State& state) {
