@@ -16,7 +16,8 @@
 namespace kata {
 
 // A fixed set of worker processes, forked once, that run a Task over many items.
-// What Python's multiprocessing.Pool is, with the fork start method.
+// What Python's multiprocessing.Pool is, with the fork start method. One thread
+// uses a pool at a time.
 class ProcessPool {
  public:
   // Forks `workers` worker processes (0 means kata::default_worker_count(): the
