@@ -448,8 +448,9 @@ TEST_F(PoolMapTest, AFailedMapLeavesNoStaleResultsForTheNextMap) {
 }
 
 TEST_F(PoolMapTest, WritingToDeadWorkersDoesNotKillTheParentWithSigpipe) {
-  // Every worker is killed behind the pool's back: whatever map writes goes to a
-  // pipe with no reader. The parent must get EPIPE, not die of SIGPIPE.
+  // Every worker is killed behind the pool's back. A map that writes to them writes
+  // into pipes with no reader: the parent must get EPIPE, not die of SIGPIPE. (Finding
+  // the dead workers and replacing them before writing is right too.)
   run_checked([] {
     ProcessPool pool(2);
     check_map(pool, square, items_up_to(1000), 0, "the first map");

@@ -297,10 +297,7 @@ std::vector<std::int64_t> ProcessPool::map(Task task, std::span<const std::int64
   // reap it and start another, as Python's worker handler does. A slot emptied by a
   // failure gets its worker back here too.
   for (Worker& worker : state_->workers) {
-    if (worker.process.valid() && worker.process.try_wait()) {
-      worker = Worker{};
-    }
-    if (!worker.process.valid()) {
+    if (!worker.process.valid() || worker.process.try_wait()) {
       worker = start_worker();
     }
   }
@@ -309,9 +306,9 @@ std::vector<std::int64_t> ProcessPool::map(Task task, std::span<const std::int64
   try {
     return state_->map(task, items, chunk);
   } catch (...) {
-    // Something failed that is not the task's fault (poll, fork, a broken frame).
-    // A worker still holding a chunk would hand its stale results to the next map:
-    // stop it now; the next map starts a new one.
+    // A WorkerError leaves every worker idle. Anything else (poll or fork failed, a
+    // broken frame) may leave workers holding chunks, whose stale results the next
+    // map would read as its own: stop those workers; the next map starts new ones.
     for (Worker& worker : state_->workers) {
       if (worker.count > 0) {
         worker = Worker{};
