@@ -1,0 +1,116 @@
+// What does a process pool cost, and when does it pay? (./kata bench 02)
+//
+// The notebook's cell: Pool(8).map(square, range(1000)) took 141 ms on an 8-core
+// laptop, start and stop included (17 ms in Python on the 2-core machine this kata
+// was written on), against 139 µs for the plain loop. Here is the same cell in C++,
+// then the map alone on a pool that already exists, then a million items with a
+// message per item, with Python's automatic chunks, with threads (oneTBB) and with
+// no parallelism at all. Wall-clock time: the work happens in other processes.
+#include "pool_map.hpp"
+
+#include <kata/child.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <numeric>
+#include <vector>
+
+namespace {
+
+std::int64_t square(std::int64_t x) {
+  return x * x;
+}
+
+std::vector<std::int64_t> items_up_to(std::size_t n) {
+  std::vector<std::int64_t> items(n);
+  std::iota(items.begin(), items.end(), 0);
+  return items;
+}
+
+// The notebook's cell: start 8 workers, map square over 1000 ints, stop the pool.
+void BM_notebook_cell_pool8_start_map_stop(benchmark::State& state) {
+  const auto items = items_up_to(1000);
+  for (auto _ : state) {
+    kata::ProcessPool pool(8);
+    benchmark::DoNotOptimize(pool.map(square, items));
+  }
+}
+BENCHMARK(BM_notebook_cell_pool8_start_map_stop)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The floor under the cell: 8 bare fork() + _exit() + waitpid(), no pipes, no work.
+void BM_eight_bare_forks(benchmark::State& state) {
+  for (auto _ : state) {
+    std::array<kata::ChildProcess, 8> children;
+    for (auto& child : children) {
+      child = kata::fork_child([] { return 0; });
+    }
+    for (auto& child : children) {
+      benchmark::DoNotOptimize(child.wait());
+    }
+  }
+}
+BENCHMARK(BM_eight_bare_forks)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The map alone, on a pool started once (Python: about 0.6 ms with 2 workers).
+void BM_map_on_existing_pool(benchmark::State& state) {
+  kata::ProcessPool pool(static_cast<unsigned>(state.range(0)));
+  const auto items = items_up_to(static_cast<std::size_t>(state.range(1)));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pool.map(square, items));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+}
+BENCHMARK(BM_map_on_existing_pool)
+    ->ArgNames({"workers", "items"})
+    ->Args({2, 1000})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
+// A million items, by every road. The loop calls through a function pointer as
+// the pool and oneTBB do, so all three run the same code per item.
+constexpr std::size_t million = 1'000'000;
+
+void BM_million_sequential(benchmark::State& state) {
+  const auto items = items_up_to(million);
+  kata::Task task = square;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(task);
+    std::vector<std::int64_t> results(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      results[i] = task(items[i]);
+    }
+    benchmark::DoNotOptimize(results.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(million));
+}
+BENCHMARK(BM_million_sequential)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// chunk 1: one message each way per item (Python's imap default, or chunksize=1).
+// chunk 0: Python's ceil(items / (4 * workers)), eight messages with 2 workers.
+void BM_million_pool(benchmark::State& state) {
+  kata::ProcessPool pool(2);
+  const auto items = items_up_to(million);
+  const auto chunk = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pool.map(square, items, chunk));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(million));
+}
+BENCHMARK(BM_million_pool)
+    ->ArgName("chunk")
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_million_tbb_map(benchmark::State& state) {
+  const auto items = items_up_to(million);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(kata::tbb_map(square, items));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(million));
+}
+BENCHMARK(BM_million_tbb_map)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
