@@ -190,6 +190,9 @@ std::vector<std::int64_t> items_from_zero(std::size_t count) {
   return items;
 }
 
+// What outcome_of() says of a call that returned normally.
+const std::string kNoException = "returned \"no exception\"";
+
 // Runs `call` in a child with a deadline and says how it ended: "returned", or the
 // exception's type and message. It also names any worker left behind: every one
 // must be reaped, on every path.
@@ -200,7 +203,7 @@ kata::testing::ChildOutcome outcome_of(Call call) {
         std::string result;
         try {
           call();
-          result = "returned";
+          result = "no exception";
         } catch (const kata::WorkerError& error) {
           result = std::string("WorkerError: ") + error.what();
         } catch (const kata::NotImplemented& error) {
@@ -229,7 +232,7 @@ TEST_F(RunProcesses, RunsEveryItemExactlyOnce) {
     items.push_back(i * 3 + 1);
   }
   const auto outcome = outcome_of([&] { kata::run_processes(recording_job, items, 4); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_EQ(items_not_run_exactly_once(items), "") << "every item must run exactly once";
   EXPECT_EQ(probe->bad_items, 0) << "jobs were called with values that are not items";
 }
@@ -237,7 +240,7 @@ TEST_F(RunProcesses, RunsEveryItemExactlyOnce) {
 TEST_F(RunProcesses, RunsARepeatedItemAsOftenAsItAppears) {
   const std::vector<std::int64_t> items = {7, 7, 7, 2, 9, 2};
   const auto outcome = outcome_of([&] { kata::run_processes(recording_job, items, 3); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_EQ(items_not_run_exactly_once(items), "");
 }
 
@@ -245,7 +248,7 @@ TEST_F(RunProcesses, EightWorkersRunEightJobsAtOnceEvenOnFewerCores) {
   probe->target = 8;
   const auto items = items_from_zero(24);
   const auto outcome = outcome_of([&] { kata::run_processes(recording_job, items, 8); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_EQ(probe->peak, 8) << "8 workers must run 8 sleeping jobs at once, whatever the number "
                                "of cores ("
                             << std::thread::hardware_concurrency() << " here)";
@@ -258,7 +261,7 @@ TEST_F(RunProcesses, EightWorkersNeverRunNineJobsAtOnce) {
   probe->patience_ns = std::chrono::nanoseconds(kOneTooManyLimit).count();
   const auto items = items_from_zero(24);
   const auto outcome = outcome_of([&] { kata::run_processes(recording_job, items, 8); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_LE(probe->peak, 8) << "8 workers means 8 processes taking turns at the items: no "
                                "process per item, no extra workers";
   EXPECT_EQ(items_not_run_exactly_once(items), "");
@@ -289,7 +292,7 @@ TEST_F(RunProcesses, ASlowItemDoesNotHoldBackTheItemsBehindIt) {
   const auto items = items_from_zero(20);
   probe->total_items = static_cast<int>(items.size());
   const auto outcome = outcome_of([&] { kata::run_processes(slow_first_job, items, 2); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_TRUE(probe->slow_item_saw_rest_done)
       << "while one worker was busy with item 0, the other must have run all 19 other items: "
          "hand items out one at a time, to whichever worker is free (no shares dealt out in "
@@ -300,13 +303,13 @@ TEST_F(RunProcesses, ASlowItemDoesNotHoldBackTheItemsBehindIt) {
 TEST_F(RunProcesses, FewerItemsThanWorkersRunOnceEach) {
   const std::vector<std::int64_t> items = {4, 5, 6};
   const auto outcome = outcome_of([&] { kata::run_processes(recording_job, items, 8); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_EQ(items_not_run_exactly_once(items), "");
 }
 
 TEST_F(RunProcesses, NoItemsIsNothingToDo) {
   const auto outcome = outcome_of([] { kata::run_processes(recording_job, {}, 4); });
-  EXPECT_EQ(outcome.describe(), "returned \"returned\"");
+  EXPECT_EQ(outcome.describe(), kNoException);
 }
 
 TEST_F(RunProcesses, AJobThatThrowsIsReportedAsWorkerError) {
@@ -363,7 +366,7 @@ TEST_F(RunTbb, RunsEveryItemExactlyOnce) {
     items.push_back(i * 3 + 1);
   }
   const auto outcome = outcome_of([&] { kata::run_tbb(recording_job, items, 4); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_EQ(items_not_run_exactly_once(items), "");
   EXPECT_EQ(probe->bad_items, 0) << "jobs were called with values that are not items";
 }
@@ -372,7 +375,7 @@ TEST_F(RunTbb, SixteenThreadsRunSixteenJobsAtOnce) {
   probe->target = 16;
   const auto items = items_from_zero(48);
   const auto outcome = outcome_of([&] { kata::run_tbb(recording_job, items, 16); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_EQ(probe->peak, 16)
       << "with 16 threads, 16 sleeping jobs must run at once. An arena alone is not enough: "
          "oneTBB still caps its threads at the core count ("
@@ -386,7 +389,7 @@ TEST_F(RunTbb, SixteenThreadsNeverRunSeventeenJobsAtOnce) {
   probe->patience_ns = std::chrono::nanoseconds(kOneTooManyLimit).count();
   const auto items = items_from_zero(48);
   const auto outcome = outcome_of([&] { kata::run_tbb(recording_job, items, 16); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_LE(probe->peak, 16) << "with 16 threads, at most 16 jobs may run at once: an arena of "
                                 "exactly `threads` slots, the calling thread included";
   EXPECT_EQ(items_not_run_exactly_once(items), "");
@@ -395,7 +398,7 @@ TEST_F(RunTbb, SixteenThreadsNeverRunSeventeenJobsAtOnce) {
 TEST_F(RunTbb, OneThreadRunsOneJobAtATime) {
   const auto items = items_from_zero(10);
   const auto outcome = outcome_of([&] { kata::run_tbb(recording_job, items, 1); });
-  ASSERT_EQ(outcome.describe(), "returned \"returned\"");
+  ASSERT_EQ(outcome.describe(), kNoException);
   EXPECT_EQ(probe->peak, 1) << "with 1 thread, jobs must run one at a time";
   EXPECT_EQ(items_not_run_exactly_once(items), "");
 }
