@@ -4,16 +4,18 @@
 //   list(map(square, range(1000)))         10.1 s
 //   with Pool(8) as p: p.map(square, ...)  1.35 s   (ideal: 1000 / 8 * 10 ms = 1.25 s)
 //
-// Every benchmark runs once per repetition (Iterations(1)): one run is one to ten
-// seconds of sleeping. Each reports `ideal_ms`, ideal_time() for its item and worker
-// counts computed from the measured length of one 10 ms sleep (a sleep always
-// overshoots a little), and `overhead_pct`, how far the run was above that.
+// Every benchmark runs once per repetition (Iterations(1)): one run is 0.1 to 5
+// seconds of sleeping. Each reports `sleep_us`, the mean measured length of the
+// run's 10 ms sleeps, `ideal_ms`, ideal_time() for its item and worker counts from
+// that length, and `overhead_pct`, how far the run was above ideal.
 // The sequential case runs 100 items, not 1000, to save 9 seconds a repetition:
 // multiply its time by 10 for the notebook's 1000.
 //
 // The *_peak benchmarks are not about time: they count how many jobs oneTBB runs
 // at once with an arena alone, and with run_tbb()'s arena plus global_control.
 #include "sleepy_workload.hpp"
+
+#include <sys/mman.h>
 
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/blocked_range.h>
@@ -25,6 +27,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -34,21 +39,35 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-void sleep_10ms(std::int64_t /*item*/) {
-  std::this_thread::sleep_for(10ms);
+// The jobs time their own sleeps: a sleep always overshoots a little, and more on
+// a busy machine, so each run's ideal is computed from that run's own sleeps. The
+// sums live in a shared anonymous mapping, made before any fork, so that the forked
+// workers' sleeps count too.
+struct SleepLog {
+  std::atomic<std::int64_t> total_ns{0};
+  std::atomic<std::int64_t> count{0};
+};
+
+SleepLog& sleep_log() {
+  static SleepLog* const log = [] {
+    void* memory =
+        mmap(nullptr, sizeof(SleepLog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+      std::perror("mmap");
+      std::abort();
+    }
+    return new (memory) SleepLog;
+  }();
+  return *log;
 }
 
-// The real length of one sleep_10ms(): the mean of 20, measured once.
-std::chrono::nanoseconds measured_sleep() {
-  static const std::chrono::nanoseconds length = [] {
-    constexpr int samples = 20;
-    const auto start = Clock::now();
-    for (int i = 0; i < samples; ++i) {
-      sleep_10ms(i);
-    }
-    return (Clock::now() - start) / samples;
-  }();
-  return length;
+// The notebook's job: time.sleep(0.01).
+void sleep_10ms(std::int64_t /*item*/) {
+  const auto start = Clock::now();
+  std::this_thread::sleep_for(10ms);
+  const auto slept = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start);
+  sleep_log().total_ns += slept.count();
+  ++sleep_log().count;
 }
 
 std::vector<std::int64_t> items_from_zero(std::int64_t count) {
@@ -60,16 +79,21 @@ std::vector<std::int64_t> items_from_zero(std::int64_t count) {
 // Times `run` once per iteration and reports it against ideal_time().
 template <class Run>
 void time_against_ideal(benchmark::State& state, std::size_t items, unsigned workers, Run run) {
-  const auto ideal = kata::ideal_time(items, workers, measured_sleep());
+  SleepLog& log = sleep_log();  // made here, in the parent, before any fork
+  log.total_ns = 0;
+  log.count = 0;
   Clock::duration total{};
   for (auto _ : state) {
     const auto start = Clock::now();
     run();
     total += Clock::now() - start;
   }
+  const std::chrono::nanoseconds per_item(log.total_ns / std::max<std::int64_t>(log.count, 1));
+  const auto ideal = kata::ideal_time(items, workers, per_item);
   const double seconds =
       std::chrono::duration<double>(total).count() / static_cast<double>(state.iterations());
   const double ideal_seconds = std::chrono::duration<double>(ideal).count();
+  state.counters["sleep_us"] = std::chrono::duration<double, std::micro>(per_item).count();
   state.counters["ideal_ms"] = ideal_seconds * 1e3;
   state.counters["overhead_pct"] = (seconds - ideal_seconds) / ideal_seconds * 100;
 }
