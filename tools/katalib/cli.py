@@ -232,6 +232,17 @@ def cmd_verify(args) -> int:
     return verify.verify(exercises, werror=args.werror, asan=args.asan)
 
 
+def cmd_bench(args) -> int:
+    from . import bench
+
+    if not prereqs.ensure():
+        return 2
+    preset = "solutions" if args.reference else "student" if args.student else ""
+    options = bench.Options(repetitions=args.repetitions, min_time=args.min_time, preset=preset,
+                            markdown=args.markdown)
+    return bench.run(args.exercises, options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kata",
@@ -265,6 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     hint.add_argument("--all", action="store_true", help="show every hint at once")
     hint.add_argument("--reset", action="store_true", help="start again from the first hint")
     hint.set_defaults(run=cmd_hint)
+
+    bencher = commands.add_parser("bench", help="the lesson in numbers: benchmarks beside the notebook's Python")
+    bencher.add_argument("exercises", nargs="*", metavar="EXERCISE", help="default: every exercise")
+    which = bencher.add_mutually_exclusive_group()
+    which.add_argument("--reference", action="store_true", help="measure the reference solutions")
+    which.add_argument("--student", action="store_true", help="measure your code even if its tests fail")
+    bencher.add_argument("--repetitions", type=int, default=3, help="runs of each benchmark, median shown (3)")
+    bencher.add_argument("--min-time", type=float, default=0.1, help="Google Benchmark's minimum seconds per run")
+    bencher.add_argument("--markdown", action="store_true", help="print the report as Markdown (for a README)")
+    bencher.set_defaults(run=cmd_bench)
 
     grader = commands.add_parser("grade", help="instructors: grade submissions (a repository or its exercises/)")
     grader.add_argument("submissions", nargs="+", metavar="SUBMISSION")

@@ -1,0 +1,199 @@
+"""`kata bench`: each exercise's Google Benchmark beside the notebook's Python cells.
+
+Which build is measured: the student's (build/, your own code) when that
+exercise's tests all pass, since a stub has nothing to measure; otherwise the
+reference solutions (build-solutions/), and the output says so. --student and
+--reference force one. The tables go to the terminal (or, with --markdown, to
+stdout as Markdown); build/bench/report.md and the SVG charts beside it are
+written every time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import pathlib
+import subprocess
+import sys
+
+from . import build, cells, charts, course, gbench, machine, runner, term
+
+PYTHON_DIR = pathlib.Path("bench") / "python"
+REPORT_DIR = pathlib.Path("build") / "bench"
+
+
+@dataclasses.dataclass
+class Options:
+    repetitions: int = 3
+    min_time: float = 0.1
+    preset: str = ""  # "", "student" or "solutions"
+    markdown: bool = False
+
+
+def choose_preset(exercise: course.Exercise, forced: str) -> tuple[str, str]:
+    """The build to measure, and why (said beside the exercise's figures)."""
+    if forced:
+        return forced, "as asked"
+    entry = runner.cached(exercise)
+    if entry and entry["compiled"] and entry["total"] and entry["passed"] == entry["total"]:
+        return "student", "your code: its tests pass"
+    return "solutions", f"the reference: your {exercise.number} does not pass its tests yet (./kata test {exercise.number})"
+
+
+def measure_exercise(exercise: course.Exercise, catalogue: cells.Catalogue, tables: list[dict],
+                     options: Options, figures: cells.Figures) -> str:
+    """Builds and runs one exercise's benchmark into `figures`; returns which build was measured."""
+    preset, why = choose_preset(exercise, options.preset)
+    _progress(f"{exercise.name}: building {exercise.bench_target} ({preset} build) ...")
+    configured = build.configure(preset, root=exercise.root)
+    built = build.build(preset, [exercise.bench_target], root=exercise.root) if configured.ok else configured
+    if not built.ok:
+        figures.failures[exercise.name] = f"{exercise.bench_target} does not build ({preset} build)"
+        return f"{preset} build: does not build"
+    binary = build.build_dir(preset, exercise.root) / exercise.bench_target
+    names = catalogue.benchmark_names(exercise.name, tables) or gbench.list_tests(binary)
+    setup = catalogue.exercises.get(exercise.name, {})
+    runs = _launches(exercise, setup, binary, names)
+    merged: dict[str, gbench.Figure] = {}
+    errors = []
+    for command, wanted, env, suffix in runs:
+        _progress(f"{exercise.name}: running {' '.join(pathlib.Path(c).name for c in command)} "
+                  f"({len(wanted)} benchmarks x {options.repetitions}) ...")
+        result = gbench.run(command, wanted, options.repetitions, options.min_time, suffix, env)
+        merged.update(result.figures)
+        if result.error:
+            errors.append(result.error)
+    figures.benchmarks[exercise.name] = merged
+    if errors:
+        figures.failures[exercise.name] = errors[0]
+    return f"{preset} build, {why}"
+
+
+def _launches(exercise: course.Exercise, setup: dict, binary: pathlib.Path, names: list[str]):
+    """(command, benchmark names, environment, name suffix) for each run the exercise needs.
+
+    Most exercises: one run of the binary. An MPI exercise: its launcher script once
+    per rank count of its "sweep", each run's names suffixed with the rank count.
+    """
+    command = [str(binary)]
+    if "launcher" in setup:
+        command = [str(exercise.root / setup["launcher"]), str(binary)]
+    sweep = setup.get("sweep")
+    if not sweep:
+        return [(command, names, {}, "")]
+    launches = []
+    for value in sweep["values"]:
+        suffix = sweep["suffix"].format(value)
+        wanted = [n[: -len(suffix)] for n in names if n.endswith(suffix)]
+        if wanted:
+            launches.append((command, wanted, {sweep["env"]: str(value)}, suffix))
+    return launches
+
+
+def run_python(scripts: list[str], figures: cells.Figures, root: pathlib.Path) -> None:
+    for script in scripts:
+        _progress(f"python: {script} ...")
+        path = root / PYTHON_DIR / script
+        try:
+            completed = subprocess.run([sys.executable, str(path)], cwd=path.parent, capture_output=True,
+                                       text=True, timeout=300, check=False)
+        except subprocess.TimeoutExpired:
+            figures.failures[script] = f"{script} took more than 300 s"
+            continue
+        figures.add_python_lines(completed.stdout)
+        if completed.returncode != 0:
+            figures.failures[script] = f"{script} failed: {(completed.stderr.strip().splitlines() or ['?'])[-1]}"
+
+
+def _progress(text: str) -> None:
+    print(term.dim(text), file=sys.stderr, flush=True)
+
+
+def terminal_table(table: cells.Table) -> str:
+    rows = [[r.label, r.kind, cells.format_value(table, r.value), _ratio_text(table, r), r.value.note]
+            for r in table.rows]
+    lines = [term.bold(table.title), term.dim(f"notebook: {table.notebook}"),
+             term.table(rows, ["", "kind", "median", "vs Python", "note"])]
+    if table.left_out:
+        lines.append(term.dim("not shown: " + ", ".join(table.left_out) + " (./kata bench without a number shows all)"))
+    return "\n".join(lines)
+
+
+def _ratio_text(table: cells.Table, row: cells.Row) -> str:
+    """The ratio, naming the Python row it is against when a table compares with several."""
+    text = cells.format_ratio(row.ratio)
+    several = len({r.versus for r in table.rows if r.ratio is not None}) > 1
+    return f"{text} (vs {row.versus})" if text and several else text
+
+
+def markdown_table(table: cells.Table) -> str:
+    versus = {r.versus for r in table.rows if r.ratio is not None}
+    header = "vs Python" if len(versus) != 1 else f"vs {next(iter(versus))}"
+    lines = [f"### {table.title}", "", f"Notebook: {table.notebook}", "",
+             f"| | kind | median | {header} | note |", "| --- | --- | ---: | ---: | --- |"]
+    for r in table.rows:
+        ratio = _ratio_text(table, r)
+        lines.append(f"| {r.label} | {r.kind} | {cells.format_value(table, r.value)} | {ratio} | {r.value.note} |")
+    if table.left_out:
+        lines += ["", "Not shown: " + ", ".join(table.left_out) + "."]
+    return "\n".join(lines)
+
+
+def report(tables: list[cells.Table], written: list[tuple[dict, pathlib.Path]], about: list[tuple[str, str]],
+           builds: dict[str, str], command: str) -> str:
+    """build/bench/report.md: the machine, which build each exercise ran, the tables, the charts."""
+    lines = ["# The lesson in numbers", "", f"`{command}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
+             "Medians of repeated runs; \"vs Python\" is how many times faster than the Python row named.", ""]
+    lines += [f"- {key}: {value}" for key, value in about]
+    lines += [f"- {name}: {how}" for name, how in builds.items()]
+    for table in tables:
+        lines += ["", markdown_table(table)]
+    if written:
+        lines += ["", "## Charts", ""]
+        lines += [f"![{chart['title']}]({path.name})" for chart, path in written]
+    return "\n".join(lines) + "\n"
+
+
+def run(exercise_specs: list[str], options: Options, root: pathlib.Path = course.ROOT) -> int:
+    exercises = [course.find(spec, root) for spec in exercise_specs] if exercise_specs else course.exercises(root)
+    names = [e.name for e in exercises]
+    catalogue = cells.Catalogue.load(root)
+    chosen = catalogue.cells_for(names)
+    about = machine.describe()
+    figures = cells.Figures()
+    builds = {}
+    for exercise in exercises:
+        builds[exercise.name] = measure_exercise(exercise, catalogue, chosen, options, figures)
+    run_python(catalogue.scripts(chosen), figures, root)
+
+    tables = [cells.build_table(cell, figures, names) for cell in chosen]
+    command = "./kata bench " + " ".join(exercise_specs) + (" --reference" if options.preset == "solutions" else "")
+    written = charts.write([c for c in catalogue.charts if charts.wanted(c, names)], figures, root / REPORT_DIR)
+    report_path = root / REPORT_DIR / "report.md"
+    report_path.write_text(report(tables, written, about, builds, " ".join(command.split())), encoding="utf-8")
+
+    if options.markdown:
+        print(report(tables, written, about, builds, " ".join(command.split())))
+    else:
+        for key, value in about:
+            print(f"{term.bold(key + ':')} {value}")
+        for name, how in builds.items():
+            print(f"{term.bold(name + ':')} {how}")
+        for table in tables:
+            print("\n" + terminal_table(table))
+        _print_uncharted(exercises, catalogue, figures)
+        print(term.dim(f"\nReport and charts: {report_path.relative_to(root)}"
+                       + "".join(f", {p.name}" for _, p in written)))
+    for what, why in figures.failures.items():
+        print(term.warn(f"{what}: {why}"), file=sys.stderr)
+    return 0 if not any(name in figures.failures for name in names) else 1
+
+
+def _print_uncharted(exercises, catalogue: cells.Catalogue, figures: cells.Figures) -> None:
+    """An exercise no cell mentions still shows its figures, as they are."""
+    for exercise in exercises:
+        if catalogue.cells_for([exercise.name]) or exercise.name not in figures.benchmarks:
+            continue
+        rows = [[f.name, cells.format_seconds(f.seconds) if not f.error else f.error]
+                for f in figures.benchmarks[exercise.name].values()]
+        print("\n" + term.bold(f"{exercise.name} (no cell of the notebook in bench/cells.json)"))
+        print(term.table(rows, ["benchmark", "median"]))
