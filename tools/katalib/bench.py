@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -27,6 +29,7 @@ class Options:
     min_time: float = 0.1
     preset: str = ""  # "", "student" or "solutions"
     markdown: bool = False
+    replay: pathlib.Path | None = None  # a folder of recorded outputs: tables and charts without running
 
 
 def choose_preset(exercise: course.Exercise, forced: str) -> tuple[str, str]:
@@ -60,6 +63,7 @@ def measure_exercise(exercise: course.Exercise, catalogue: cells.Catalogue, tabl
                   f"({len(wanted)} benchmarks x {options.repetitions}) ...")
         result = gbench.run(command, wanted, options.repetitions, options.min_time, suffix, env)
         merged.update(result.figures)
+        _keep_raw(exercise.root, raw_name(exercise.name, suffix), result.raw)
         if result.error:
             errors.append(result.error)
     figures.benchmarks[exercise.name] = merged
@@ -100,8 +104,34 @@ def run_python(scripts: list[str], figures: cells.Figures, root: pathlib.Path) -
             figures.failures[script] = f"{script} took more than 300 s"
             continue
         figures.add_python_lines(completed.stdout)
+        _keep_raw(root, f"python_{pathlib.Path(script).stem}.jsonl", completed.stdout)
         if completed.returncode != 0:
             figures.failures[script] = f"{script} failed: {(completed.stderr.strip().splitlines() or ['?'])[-1]}"
+
+
+def raw_name(exercise: str, suffix: str) -> str:
+    """The file a run's JSON is kept in: "09_mpi_map@ranks:4.json" for the suffix "/ranks:4"."""
+    return exercise + (f"@{suffix[1:]}" if suffix else "") + ".json"
+
+
+def load_recorded(folder: pathlib.Path) -> cells.Figures:
+    """The figures of a run kept in `folder` (build/bench/raw/, or a test's recorded inputs)."""
+    figures = cells.Figures()
+    for path in sorted(folder.glob("*.json")):
+        exercise, _, suffix = path.stem.partition("@")
+        text = path.read_text(encoding="utf-8")
+        if text.strip():
+            figures.benchmarks.setdefault(exercise, {}).update(gbench.parse(text, f"/{suffix}" if suffix else ""))
+    for path in sorted(folder.glob("python_*.jsonl")):
+        figures.add_python_lines(path.read_text(encoding="utf-8"))
+    return figures
+
+
+def _keep_raw(root: pathlib.Path, name: str, text: str) -> None:
+    """What a run printed, as printed: build/bench/raw/NAME (the tests' recorded inputs came from here)."""
+    folder = root / REPORT_DIR / "raw"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
 
 
 def _progress(text: str) -> None:
@@ -114,7 +144,7 @@ def terminal_table(table: cells.Table) -> str:
     lines = [term.bold(table.title), term.dim(f"notebook: {table.notebook}"),
              term.table(rows, ["", "kind", "median", "vs Python", "note"])]
     if table.left_out:
-        lines.append(term.dim("not shown: " + ", ".join(table.left_out) + " (./kata bench without a number shows all)"))
+        lines.append(term.dim("not shown: " + ", ".join(table.left_out) + " (./kata bench without a number shows every exercise)"))
     return "\n".join(lines)
 
 
@@ -158,21 +188,30 @@ def run(exercise_specs: list[str], options: Options, root: pathlib.Path = course
     names = [e.name for e in exercises]
     catalogue = cells.Catalogue.load(root)
     chosen = catalogue.cells_for(names)
-    about = machine.describe()
-    figures = cells.Figures()
-    builds = {}
-    for exercise in exercises:
-        builds[exercise.name] = measure_exercise(exercise, catalogue, chosen, options, figures)
-    run_python(catalogue.scripts(chosen), figures, root)
+    raw = root / REPORT_DIR / "raw"
+    if options.replay:
+        figures = load_recorded(options.replay)
+        about = [tuple(pair) for pair in json.loads((options.replay / "machine.json").read_text(encoding="utf-8"))]
+        builds = {name: f"recorded in {options.replay}" for name in names}
+    else:
+        if raw.exists():
+            shutil.rmtree(raw)  # a replay must not mix two runs
+        about = machine.describe()
+        _keep_raw(root, "machine.json", json.dumps(about))
+        figures = cells.Figures()
+        builds = {e.name: measure_exercise(e, catalogue, chosen, options, figures) for e in exercises}
+        run_python(catalogue.scripts(chosen), figures, root)
 
-    tables = [cells.build_table(cell, figures, names) for cell in chosen]
-    command = "./kata bench " + " ".join(exercise_specs) + (" --reference" if options.preset == "solutions" else "")
+    in_course = course.exercise_names(root)
+    tables = [cells.build_table(cell, figures, names, in_course) for cell in chosen]
+    command = " ".join(["./kata bench", *exercise_specs] + (["--reference"] if options.preset == "solutions" else []))
     written = charts.write([c for c in catalogue.charts if charts.wanted(c, names)], figures, root / REPORT_DIR)
+    text = report(tables, written, about, builds, command)
     report_path = root / REPORT_DIR / "report.md"
-    report_path.write_text(report(tables, written, about, builds, " ".join(command.split())), encoding="utf-8")
+    report_path.write_text(text, encoding="utf-8")
 
     if options.markdown:
-        print(report(tables, written, about, builds, " ".join(command.split())))
+        print(text)
     else:
         for key, value in about:
             print(f"{term.bold(key + ':')} {value}")

@@ -141,11 +141,16 @@ class Catalogue:
         return sorted({s.name for s in sources if s.origin == exercise})
 
 
-def build_table(cell: dict, figures: Figures, exercises: list[str]) -> Table:
-    """One notebook cell's table: each row's figure and its ratio to the Python figure."""
+def build_table(cell: dict, figures: Figures, exercises: list[str], in_course: list[str] | None = None) -> Table:
+    """One notebook cell's table: each row's figure and its ratio to the Python figure.
+
+    Rows of `exercises` and Python rows are shown; `left_out` names the exercises of
+    the course (`in_course`, default: all) whose rows were not asked for.
+    """
     metric = cell.get("metric", "time")
     wanted = [r for r in cell["rows"] if _wanted(r["source"], exercises)]
-    left_out = sorted({Source.parse(r["source"]).origin for r in cell["rows"]} - {"python"} - set(exercises))
+    origins = {Source.parse(r["source"]).origin for r in cell["rows"]} - {"python"} - set(exercises)
+    left_out = sorted(origins & set(in_course) if in_course is not None else origins)
     labels = {r["source"]: r["label"] for r in cell["rows"]}
     baseline = next((b for b in cell["baseline"] if resolve({"source": b}, figures, metric).ok), None)
     rows = []
@@ -168,6 +173,7 @@ def _wanted(source: str, exercises: list[str]) -> bool:
 
 def format_seconds(seconds: float) -> str:
     """Three significant figures in the unit that suits: 139 µs, 1.35 s."""
+    seconds = float(f"{seconds:.3g}")  # so that 999.96 ns reads 1 µs, not 1e+03 ns
     for unit, size in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
         if abs(seconds) >= size or unit == "ns":
             return f"{_three_figures(seconds / size)} {unit}"
@@ -175,6 +181,7 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_rate(rate: float, unit: str) -> str:
+    rate = float(f"{rate:.3g}")
     for prefix, size in (("G", 1e9), ("M", 1e6), ("k", 1e3), ("", 1.0)):
         if abs(rate) >= size or prefix == "":
             return f"{_three_figures(rate / size)} {prefix}{unit}"

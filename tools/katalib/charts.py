@@ -29,7 +29,11 @@ def draw(chart: dict, figures: Figures) -> tuple[str, int]:
         text = svg.line_chart(chart["title"], chart["x_label"], chart["y_label"], series)
         return text, sum(len(s.points) for s in series)
     bars = chart_bars(chart, figures)
-    return svg.bar_chart(chart["title"], chart["x_label"], bars, log=chart.get("log", False)), len(bars)
+    if chart.get("metric", "time") == "time":
+        ticks = format_seconds
+    else:
+        ticks = lambda rate: format_rate(rate, "B/s")  # noqa: E731
+    return svg.bar_chart(chart["title"], chart["x_label"], bars, chart.get("log", False), ticks), len(bars)
 
 
 def speedup_series(chart: dict, figures: Figures) -> list[svg.Series]:

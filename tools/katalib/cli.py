@@ -233,13 +233,15 @@ def cmd_verify(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    import pathlib
+
     from . import bench
 
     if not prereqs.ensure():
         return 2
     preset = "solutions" if args.reference else "student" if args.student else ""
     options = bench.Options(repetitions=args.repetitions, min_time=args.min_time, preset=preset,
-                            markdown=args.markdown)
+                            markdown=args.markdown, replay=pathlib.Path(args.replay) if args.replay else None)
     return bench.run(args.exercises, options)
 
 
@@ -285,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     bencher.add_argument("--repetitions", type=int, default=3, help="runs of each benchmark, median shown (3)")
     bencher.add_argument("--min-time", type=float, default=0.1, help="Google Benchmark's minimum seconds per run")
     bencher.add_argument("--markdown", action="store_true", help="print the report as Markdown (for a README)")
+    bencher.add_argument("--replay", metavar="DIR", help="tables and charts from a run kept in DIR "
+                         "(build/bench/raw), without running anything")
     bencher.set_defaults(run=cmd_bench)
 
     grader = commands.add_parser("grade", help="instructors: grade submissions (a repository or its exercises/)")

@@ -78,6 +78,7 @@ def name_filter(names: list[str]) -> str:
 class RunResult:
     figures: dict[str, Figure]
     error: str = ""  # why there are no (or too few) figures: a crash, a stub's exception
+    raw: str = ""  # the JSON as printed, kept in build/bench/raw/ for a second look
 
 
 def run(command: list[str], names: list[str], repetitions: int, min_time: float, suffix: str = "",
@@ -99,5 +100,5 @@ def run(command: list[str], names: list[str], repetitions: int, min_time: float,
         figures = {}
     if completed.returncode != 0 or not figures:
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        return RunResult(figures, f"exit status {completed.returncode}: {last}")
-    return RunResult(figures)
+        return RunResult(figures, f"exit status {completed.returncode}: {last}", output[max(start, 0):])
+    return RunResult(figures, raw=output[start:])

@@ -43,8 +43,10 @@ def nice_ticks(low: float, high: float, log: bool) -> list[float]:
     """Tick values covering [low, high]: 1-2-5 steps per decade on a log axis, round steps otherwise."""
     if log:
         ticks = []
-        for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
-            ticks += [m * 10.0 ** exponent for m in (1, 2, 5)]
+        decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        mantissas = (1, 2, 5) if len(decades) <= 4 else (1,)  # wide ranges: powers of ten only
+        for exponent in decades:
+            ticks += [m * 10.0 ** exponent for m in mantissas]
         inside = [t for t in ticks if low / 1.0001 <= t <= high * 1.0001]
         return inside if len(inside) >= 2 else ticks
     step = 10 ** math.floor(math.log10((high - low) or 1))
@@ -86,9 +88,10 @@ def line_chart(title: str, x_label: str, y_label: str, series: list[Series],
     if not xs:
         return "\n".join(_header(WIDTH, HEIGHT, title) + ['<text x="360" y="220" text-anchor="middle">no figures</text>', "</svg>"])
     x_ticks = sorted(set(xs)) if log_x else nice_ticks(min(xs), max(xs), False)
-    y_ticks = nice_ticks(min(ys) / 1.2, max(ys) * 1.2, log_y) if log_y else nice_ticks(0, max(ys) * 1.1, False)
+    y_low, y_high = (min(ys) / 1.25, max(ys) * 1.25) if log_y else (0, max(ys) * 1.1)
+    y_ticks = [t for t in nice_ticks(y_low, y_high, log_y) if y_low <= t <= y_high]
     x_axis = _Axis(min(x_ticks) / 1.15, max(x_ticks) * 1.15, left, right, log_x)
-    y_axis = _Axis(min(y_ticks), max(y_ticks), bottom, top, log_y)
+    y_axis = _Axis(y_low, y_high, bottom, top, log_y)
     out = _header(WIDTH, HEIGHT, title)
     for tick in y_ticks:
         y = y_axis(tick)
@@ -120,7 +123,7 @@ def line_chart(title: str, x_label: str, y_label: str, series: list[Series],
     return "\n".join(out)
 
 
-def bar_chart(title: str, x_label: str, bars: list[Bar], log: bool = False) -> str:
+def bar_chart(title: str, x_label: str, bars: list[Bar], log: bool = False, tick_format=None) -> str:
     """One horizontal bar per figure, labelled on the left, its figure at its end."""
     label_width, bar_height, gap = 260, 24, 10
     top = 44
@@ -136,7 +139,7 @@ def bar_chart(title: str, x_label: str, bars: list[Bar], log: bool = False) -> s
     for tick in ticks:
         x = axis(tick)
         out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}" stroke="#e0e0e0"/>')
-        out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{tick_text(tick)}</text>')
+        out.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle">{(tick_format or tick_text)(tick)}</text>')
     for index, bar in enumerate(bars):
         y = top + index * (bar_height + gap)
         colour = STYLE_COLOURS.get(bar.style, COLOURS[0])
