@@ -188,8 +188,9 @@ def cmd_hint(args) -> int:
     if index + 1 < len(hints):
         print(term.dim(f"\n(./kata hint {exercise.number} again for the next one)"))
     else:
-        print(term.dim("\nThat was the last hint. The reference solution is in "
-                       f"solutions/{exercise.name}/ : try without it first."))
+        print(term.dim("\nThat was the last hint." + (
+            f" The reference solution is in solutions/{exercise.name}/ : try without it first."
+            if (exercise.root / "solutions").is_dir() else "")))
     seen[exercise.name] = index + 1
     state.save("hints.json", seen)
     return 0
@@ -225,7 +226,23 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_export_student(args) -> int:
+    import pathlib
+
+    from . import export
+
+    destination = pathlib.Path(args.directory)
+    files = export.export(destination)
+    print(f"Wrote the student copy to {destination}: {len(files)} files, no solutions/.")
+    print(f"Students start with: cd {destination} && ./kata test 01")
+    return 0
+
+
 def cmd_verify(args) -> int:
+    if not (course.ROOT / "solutions").is_dir():
+        print("kata verify needs the reference solutions (solutions/), which a student copy does not have.",
+              file=sys.stderr)
+        return 2
     if not prereqs.ensure():
         return 2
     exercises = [course.find(name) for name in args.only] if args.only else course.exercises()
@@ -274,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     grader.add_argument("--csv", metavar="FILE", help="one row per submission, for a class")
     grader.add_argument("--config", metavar="FILE", help="weights and limits (default: grading.json)")
     grader.set_defaults(run=cmd_grade)
+
+    exporter = commands.add_parser("export-student", help="instructors: the repository without solutions/")
+    exporter.add_argument("directory")
+    exporter.set_defaults(run=cmd_export_student)
 
     check = commands.add_parser("verify", help="solutions pass and stubs fail (what CI runs)")
     check.add_argument("--only", nargs="+", metavar="EXERCISE", help="just these exercises")
