@@ -1,0 +1,147 @@
+// Why Pool.map was 1000x slower, in numbers (./kata bench 03).
+//
+// Two tables in one run. The ladder: one map of a million squares, from the plain
+// loop up through the ways of spreading it over processes and threads. The price
+// list: what one message, one byte and one process cost, beside what one item of
+// work costs. README.md builds the cost model from them.
+#include "ipc_overhead.hpp"
+
+#include <benchmark/benchmark.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace {
+
+std::int64_t square(std::int64_t x) {
+  return x * x;
+}
+
+const std::vector<std::int64_t>& items(std::size_t n) {
+  static std::vector<std::int64_t> data;
+  if (data.size() != n) {
+    data.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      data[i] = static_cast<std::int64_t>(i % 10'000);  // the notebook's range of values
+    }
+  }
+  return data;
+}
+
+// Every map below calls the task through a pointer, as a pool must; DoNotOptimize
+// stops the compiler from seeing `square` through it and vectorising the loop
+// (that is exercise 05's lesson, not this one's).
+kata::Task opaque_square() {
+  kata::Task task = square;
+  benchmark::DoNotOptimize(task);
+  return task;
+}
+
+std::vector<std::int64_t> sequential_map(kata::Task task, std::span<const std::int64_t> in) {
+  std::vector<std::int64_t> out(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    out[i] = task(in[i]);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> tbb_map_direct(kata::Task task, std::span<const std::int64_t> in) {
+  std::vector<std::int64_t> out(in.size());
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, in.size()),
+                    [&](const tbb::blocked_range<std::size_t>& range) {
+                      for (std::size_t i = range.begin(); i != range.end(); ++i) {
+                        out[i] = task(in[i]);
+                      }
+                    });
+  return out;
+}
+
+// "per_item" is the wall time of one map divided by its items, in seconds.
+void count_items(benchmark::State& state, std::size_t n) {
+  state.counters["per_item"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
+}
+
+// --- The ladder: state.range(0) items ---------------------------------------
+
+void BM_map_sequential(benchmark::State& state) {
+  const auto& in = items(static_cast<std::size_t>(state.range(0)));
+  const kata::Task task = opaque_square();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(sequential_map(task, in));
+  }
+  count_items(state, in.size());
+}
+BENCHMARK(BM_map_sequential)->Arg(1000)->Arg(1'000'000)->UseRealTime();
+
+// Args: items, workers.
+void BM_map_shm(benchmark::State& state) {
+  const auto& in = items(static_cast<std::size_t>(state.range(0)));
+  const kata::Task task = opaque_square();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(kata::shm_map(task, in, static_cast<unsigned>(state.range(1))));
+  }
+  count_items(state, in.size());
+}
+BENCHMARK(BM_map_shm)
+    ->Args({1000, 8})  // the notebook's cell: 8 workers, 1000 ints, start and stop included
+    ->Args({1'000'000, 2})
+    ->Args({1'000'000, 8})
+    ->UseRealTime();
+
+// Rows to add once exercise 02 is merged (kata::ProcessPool from pool_map.hpp), all on
+// 1'000'000 items beside the rows above:
+//   BM_map_pool_chunk_1    pool.map(task, in, 1): one message pair per item
+//   BM_map_pool_auto_chunk pool.map(task, in):    auto_chunk(n, workers) items per message
+// with the pool made once outside the timed loop (and a row with it made inside, for
+// the notebook's Pool(8) cell).
+
+void BM_map_tbb(benchmark::State& state) {
+  const auto& in = items(static_cast<std::size_t>(state.range(0)));
+  const kata::Task task = opaque_square();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tbb_map_direct(task, in));
+  }
+  count_items(state, in.size());
+}
+BENCHMARK(BM_map_tbb)->Arg(1000)->Arg(1'000'000)->UseRealTime();
+
+// --- The price list ----------------------------------------------------------
+
+// Arg: message bytes. "round_trip" is seconds per round trip (two messages).
+void BM_pipe_round_trip(benchmark::State& state) {
+  const std::int64_t bytes = state.range(0);
+  const std::int64_t trips = bytes >= 65536 ? 200 : 1000;
+  double total_ns = 0;
+  for (auto _ : state) {
+    total_ns += kata::pipe_round_trip_ns(bytes, trips);
+  }
+  state.counters["round_trip"] = total_ns * 1e-9 / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_pipe_round_trip)->Arg(8)->Arg(4096)->Arg(65536)->UseRealTime();
+
+// Arg: block bytes. "bandwidth" is bytes per second, 64 MiB per measurement.
+void BM_pipe_bandwidth(benchmark::State& state) {
+  double total = 0;
+  for (auto _ : state) {
+    total += kata::pipe_bandwidth(std::int64_t{64} << 20, state.range(0));
+  }
+  state.counters["bandwidth"] = total / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_pipe_bandwidth)->Arg(4096)->Arg(65536)->UseRealTime();
+
+// "start" is seconds per fork + _exit + waitpid.
+void BM_process_start(benchmark::State& state) {
+  double total_ns = 0;
+  for (auto _ : state) {
+    total_ns += kata::process_start_ns(100);
+  }
+  state.counters["start"] = total_ns * 1e-9 / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_process_start)->UseRealTime();
+
+}  // namespace
