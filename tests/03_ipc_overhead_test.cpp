@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -47,14 +48,21 @@ struct ForkProbe {
 };
 
 ForkProbe* probe = nullptr;
-bool corrupt_new_pipes = false;     // read in the child, a copy of the parent
+bool corrupt_new_pipes = false;     // set around one call under test
 std::set<int> fds_before_the_call;  // the fds the function under test did not make
 
-// In a forked child, writes two stray bytes into every pipe or socket this child
-// can write to that the function under test made: the bytes then come out of the
-// other end in the middle of the real data, as a corrupted echo or a wrong count.
-void inject_stray_bytes() {
-  static constexpr char stray[] = {'\x01', '\xfe'};
+// Runs in the parent right after each fork, while the new pipes are still empty:
+// writes a 64-byte stray message into every pipe or socket that the function
+// under test made and that the parent can still write to (at this point, both
+// directions: it has not yet closed the child's ends). The stray bytes then come
+// out of the other end before the real data: a corrupted echo, a wrong count.
+// Exactly one 64-byte message, so that a 64-byte echo child still ends cleanly
+// and only the parent's check can notice.
+void inject_a_stray_message() {
+  std::array<unsigned char, 64> stray{};
+  for (std::size_t i = 0; i < stray.size(); ++i) {
+    stray[i] = static_cast<unsigned char>(0xa5 ^ i);
+  }
   for (int fd = 0; fd < 1024; ++fd) {
     if (fds_before_the_call.contains(fd)) {
       continue;
@@ -66,16 +74,19 @@ void inject_stray_bytes() {
     }
     const bool writable = (flags & O_ACCMODE) != O_RDONLY;
     if (writable && (S_ISFIFO(info.st_mode) || S_ISSOCK(info.st_mode))) {
-      (void)!write(fd, stray, sizeof stray);
+      (void)!write(fd, stray.data(), stray.size());
     }
+  }
+}
+
+void on_fork_in_parent() {
+  if (corrupt_new_pipes) {
+    inject_a_stray_message();
   }
 }
 
 void on_fork_in_child() {
   probe->children.fetch_add(1);
-  if (corrupt_new_pipes) {
-    inject_stray_bytes();
-  }
 }
 
 // Call once at the start of a run_in_child() body (never in the test process:
@@ -87,7 +98,7 @@ void install_fork_probe() {
     throw std::runtime_error("mmap for the fork probe failed");
   }
   probe = new (shared) ForkProbe;
-  if (pthread_atfork(nullptr, nullptr, on_fork_in_child) != 0) {
+  if (pthread_atfork(nullptr, on_fork_in_parent, on_fork_in_child) != 0) {
     throw std::runtime_error("pthread_atfork failed");
   }
 }
@@ -222,8 +233,8 @@ TEST_F(IpcOverheadTest, RoundTripOfAMessageLargerThanBothPipeBuffersDoesNotDeadl
 }
 
 TEST_F(IpcOverheadTest, RoundTripChecksEveryEcho) {
-  // Stray bytes are written into the new pipes right after the fork, so the echo
-  // cannot match what was sent: a parent that checks notices and throws.
+  // A stray 64-byte message is written into the new pipes right after the fork, so
+  // the first echo cannot match what was sent: a parent that checks notices and throws.
   const std::string outcome =
       what_throws([] { (void)kata::pipe_round_trip_ns(64, 50); }, /*corrupt=*/true);
   EXPECT_TRUE(outcome.starts_with("returned \"runtime_error: ") ||
@@ -267,8 +278,8 @@ TEST_F(IpcOverheadTest, BandwidthWithOneBlockOfEverything) {
 }
 
 TEST_F(IpcOverheadTest, BandwidthChecksTheChildsCount) {
-  // Stray bytes injected into the new pipes right after the fork make the child's
-  // count (or its report) wrong: a parent that checks notices and throws.
+  // A stray 64-byte message injected into the new pipes right after the fork makes
+  // the child's count (and its report) wrong: a parent that checks notices and throws.
   const std::string outcome =
       what_throws([] { (void)kata::pipe_bandwidth(1 << 20, 4096); }, /*corrupt=*/true);
   EXPECT_TRUE(outcome.starts_with("returned \"runtime_error: ") ||
