@@ -290,11 +290,14 @@ TEST_F(IpcOverheadTest, BandwidthChecksTheChildsCount) {
 }
 
 TEST_F(IpcOverheadTest, BandwidthRejectsBadSizes) {
-  for (const auto& [total, block] : std::vector<std::pair<std::int64_t, std::int64_t>>{
-           {0, 1}, {-1, 1}, {10, 0}, {10, -1}, {10, 11}}) {
-    EXPECT_EQ(what_throws([total, block] { (void)kata::pipe_bandwidth(total, block); }),
+  struct Sizes {
+    std::int64_t total;
+    std::int64_t block;
+  };
+  for (const Sizes bad : std::vector<Sizes>{{0, 1}, {-1, 1}, {10, 0}, {10, -1}, {10, 11}}) {
+    EXPECT_EQ(what_throws([bad] { (void)kata::pipe_bandwidth(bad.total, bad.block); }),
               quoted("invalid_argument"))
-        << "pipe_bandwidth(" << total << ", " << block << ")";
+        << "pipe_bandwidth(" << bad.total << ", " << bad.block << ")";
   }
 }
 
