@@ -6,6 +6,7 @@
 // processes and threads; its "per_item" column is the cost of the work per item.
 // README.md builds the cost model from them.
 #include "ipc_overhead.hpp"
+#include "pool_map.hpp"
 
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/blocked_range.h>
@@ -13,6 +14,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -159,12 +161,25 @@ BENCHMARK(BM_map_shm)
     ->Args({1'000'000, 8})
     ->UseRealTime();
 
-// Rows to add once exercise 02 is merged (kata::ProcessPool from pool_map.hpp), all on
-// 1'000'000 items beside the rows above:
-//   BM_map_pool_chunk_1    pool.map(task, in, 1): one message pair per item
-//   BM_map_pool_auto_chunk pool.map(task, in):    auto_chunk(n, workers) items per message
-// with the pool made once outside the timed loop (and a row with it made inside, for
-// the notebook's Pool(8) cell).
+// Args: items, chunk (0: automatic, auto_chunk(items, 2)). Exercise 02's pool of 2
+// workers, made once outside the timed loop: what each message pair costs. Chunk 1
+// runs on 100,000 items only: at one round trip per item, a million take too long.
+void BM_map_pool(benchmark::State& state) {
+  const auto& in = items(static_cast<std::size_t>(state.range(0)));
+  const auto chunk = static_cast<std::size_t>(state.range(1));
+  const kata::Task task = opaque_square();
+  std::optional<kata::ProcessPool> pool;
+  if (!run_or_skip(state, [&] { pool.emplace(2); })) {
+    return;
+  }
+  for (auto _ : state) {
+    if (!run_or_skip(state, [&] { benchmark::DoNotOptimize(pool->map(task, in, chunk)); })) {
+      break;
+    }
+  }
+  count_items(state, in.size());
+}
+BENCHMARK(BM_map_pool)->Args({100'000, 1})->Args({1'000'000, 0})->UseRealTime();
 
 void BM_map_tbb(benchmark::State& state) {
   const auto& in = items(static_cast<std::size_t>(state.range(0)));
