@@ -58,26 +58,34 @@ def _next_exercise(exercise: course.Exercise) -> course.Exercise | None:
     return course.Exercise(names[index + 1], exercise.root) if index + 1 < len(names) else None
 
 
-def cmd_test(args) -> int:
-    exercise = course.find(args.exercise)
-    if not prereqs.ensure():
-        return 2
-    print(term.dim(f"building and testing {exercise.name} ..."), flush=True)
+def _test_and_report(exercise: course.Exercise, command: str) -> runner.ExerciseRun:
+    """Builds and tests an exercise, remembers the result, and tells the student what next
+    (`command` is how they go on: "test" or "watch")."""
     run = runner.run_exercise(exercise)
     runner.remember(run)
     _print_run(run)
     if run.done:
         following = _next_exercise(exercise)
-        print(term.ok(f"\nDone! See the lesson in numbers: ./kata bench {exercise.number}"))
+        print(term.ok(f"\n{exercise.number} passes! See the lesson in numbers: ./kata bench {exercise.number}"))
         if following:
-            print(f"Next: {following.number} · {following.title}  (./kata test {following.number})")
-        return 0
+            print(f"Next: {following.number} · {following.title}  (./kata {command} {following.number})")
+        else:
+            print("That was the last exercise.")
+        return run
     if run.compiled:
         _print_first_failure(run)
     hints = exercise.hints()
     if hints:
         print(term.dim(f"\nStuck? ./kata hint {exercise.number} ({len(hints)} hints, one at a time)"))
-    return 1
+    return run
+
+
+def cmd_test(args) -> int:
+    exercise = course.find(args.exercise)
+    if not prereqs.ensure():
+        return 2
+    print(term.dim(f"building and testing {exercise.name} ..."), flush=True)
+    return 0 if _test_and_report(exercise, "test").done else 1
 
 
 def cmd_watch(args) -> int:
@@ -88,16 +96,7 @@ def cmd_watch(args) -> int:
     runs = 0
     while True:
         print(term.dim(f"\n--- {exercise.name}: building and testing ---"), flush=True)
-        run = runner.run_exercise(exercise)
-        runner.remember(run)
-        _print_run(run)
-        if run.done:
-            following = _next_exercise(exercise)
-            print(term.ok(f"{exercise.number} passes!") +
-                  (f" Next: {following.number} · {following.title} (./kata watch {following.number})"
-                   if following else " That was the last exercise."))
-        elif run.compiled:
-            _print_first_failure(run)
+        run = _test_and_report(exercise, "watch")
         runs += 1
         if args.max_runs and runs >= args.max_runs:
             return 0 if run.done else 1
@@ -188,8 +187,9 @@ def cmd_hint(args) -> int:
     if index + 1 < len(hints):
         print(term.dim(f"\n(./kata hint {exercise.number} again for the next one)"))
     else:
-        print(term.dim("\nThat was the last hint. The reference solution is in "
-                       f"solutions/{exercise.name}/ : try without it first."))
+        print(term.dim("\nThat was the last hint." + (
+            f" The reference solution is in solutions/{exercise.name}/ : try without it first."
+            if (exercise.root / "solutions").is_dir() else "")))
     seen[exercise.name] = index + 1
     state.save("hints.json", seen)
     return 0
@@ -225,7 +225,23 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_export_student(args) -> int:
+    import pathlib
+
+    from . import export
+
+    destination = pathlib.Path(args.directory)
+    files = export.export(destination)
+    print(f"Wrote the student copy to {destination}: {len(files)} files, no solutions/.")
+    print(f"Students start with: cd {destination} && ./kata test 01")
+    return 0
+
+
 def cmd_verify(args) -> int:
+    if not (course.ROOT / "solutions").is_dir():
+        print("kata verify needs the reference solutions (solutions/), which a student copy does not have.",
+              file=sys.stderr)
+        return 2
     if not prereqs.ensure():
         return 2
     exercises = [course.find(name) for name in args.only] if args.only else course.exercises()
@@ -299,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     grader.add_argument("--csv", metavar="FILE", help="one row per submission, for a class")
     grader.add_argument("--config", metavar="FILE", help="weights and limits (default: grading.json)")
     grader.set_defaults(run=cmd_grade)
+
+    exporter = commands.add_parser("export-student", help="instructors: the repository without solutions/")
+    exporter.add_argument("directory")
+    exporter.set_defaults(run=cmd_export_student)
 
     check = commands.add_parser("verify", help="solutions pass and stubs fail (what CI runs)")
     check.add_argument("--only", nargs="+", metavar="EXERCISE", help="just these exercises")

@@ -118,7 +118,7 @@ class WatchEndToEndTest(unittest.TestCase):
             shutil.copy(solution, copy / "exercises/01_cpu_count" / solution.name)
         rest, _ = watcher.communicate(timeout=600)
         self.assertEqual(watcher.returncode, 0, "".join(seen) + rest)
-        self.assertRegex(rest, r"\n(\d+)/\1 tests pass\n01 passes!")
+        self.assertRegex(rest, r"\n(\d+)/\1 tests pass\n\n01 passes!")
 
         reset_run = subprocess.run([str(copy / "kata"), "reset", "01", "--yes"], cwd=copy, env=env,
                                    capture_output=True, text=True, check=False)
