@@ -117,7 +117,7 @@ def raw_name(exercise: str, suffix: str) -> str:
 def load_recorded(folder: pathlib.Path) -> cells.Figures:
     """The figures of a run kept in `folder` (build/bench/raw/, or a test's recorded inputs)."""
     figures = cells.Figures()
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob("[0-9][0-9]_*.json")):
         exercise, _, suffix = path.stem.partition("@")
         text = path.read_text(encoding="utf-8")
         if text.strip():
