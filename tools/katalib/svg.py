@@ -133,8 +133,13 @@ def bar_chart(title: str, x_label: str, bars: list[Bar], log: bool = False, tick
     values = [b.value for b in bars if b.value > 0]
     if not values:
         return "\n".join(out + [f'<text x="{WIDTH / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle">no figures</text>', "</svg>"])
-    ticks = nice_ticks(min(values) / 2, max(values) * 1.05, True) if log else nice_ticks(0, max(values) * 1.05, False)
-    axis = _Axis(min(ticks), max(ticks), left, right, log)
+    if log:  # whole decades, so that the shortest bar still has a length
+        low, high = 10.0 ** math.floor(math.log10(min(values)) - 0.3), 10.0 ** math.ceil(math.log10(max(values)))
+        ticks = nice_ticks(low, high, True)
+        axis = _Axis(low, high, left, right, log)
+    else:
+        ticks = nice_ticks(0, max(values) * 1.05, False)
+        axis = _Axis(min(ticks), max(ticks), left, right, log)
     bottom = top + len(bars) * (bar_height + gap)
     for tick in ticks:
         x = axis(tick)
