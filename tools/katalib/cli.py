@@ -257,7 +257,8 @@ def cmd_bench(args) -> int:
         return 2
     preset = "solutions" if args.reference else "student" if args.student else ""
     options = bench.Options(repetitions=args.repetitions, min_time=args.min_time, preset=preset,
-                            markdown=args.markdown, replay=pathlib.Path(args.replay) if args.replay else None)
+                            markdown=args.markdown, replay=pathlib.Path(args.replay) if args.replay else None,
+                            readme=args.readme)
     return bench.run(args.exercises, options)
 
 
@@ -303,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     bencher.add_argument("--repetitions", type=int, default=3, help="runs of each benchmark, median shown (3)")
     bencher.add_argument("--min-time", type=float, default=0.1, help="Google Benchmark's minimum seconds per run")
     bencher.add_argument("--markdown", action="store_true", help="print the report as Markdown (for a README)")
+    bencher.add_argument("--readme", action="store_true",
+                         help="also write the run into README.md's measured section (maintainers)")
     bencher.add_argument("--replay", metavar="DIR", help="tables and charts from a run kept in DIR "
                          "(build/bench/raw), without running anything")
     bencher.set_defaults(run=cmd_bench)
