@@ -219,7 +219,8 @@ def run(exercise_specs: list[str], options: Options, root: pathlib.Path = course
     else:
         if raw.exists():
             shutil.rmtree(raw)  # a replay must not mix two runs
-        about = machine.describe()
+        about = machine.describe() + [
+            ("repetitions", f"{options.repetitions} of each benchmark, median shown; each Python cell's own runs")]
         _keep_raw(root, "machine.json", json.dumps(about))
         figures = cells.Figures()
         builds = {e.name: measure_exercise(e, catalogue, chosen, options, figures) for e in exercises}

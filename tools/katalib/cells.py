@@ -77,8 +77,9 @@ def resolve(spec: dict, figures: Figures, metric: str = "time") -> Value:
     if run is None:
         return Value(None, figures.failures.get(source.origin, "not run"))
     figure = run.get(source.name)
-    if figure is None:
-        return Value(None, f"no benchmark {source.name} in {source.origin}_bench")
+    if figure is None:  # the run stopped before it, or the name is not the binary's
+        why = figures.failures.get(source.origin, f"no benchmark {source.name} in {source.origin}_bench")
+        return Value(None, why)
     if figure.error:
         return Value(None, figure.error)
     key = spec.get("value", "items_per_second" if metric == "rate" else "real_time")

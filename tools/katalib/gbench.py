@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 import subprocess
 
 # Google Benchmark's time units, in seconds.
@@ -99,6 +100,8 @@ def run(command: list[str], names: list[str], repetitions: int, min_time: float,
     except json.JSONDecodeError:
         figures = {}
     if completed.returncode != 0 or not figures:
-        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        return RunResult(figures, f"exit status {completed.returncode}: {last}", output[max(start, 0):])
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1].strip()
+        how = (f"killed by {signal.Signals(-completed.returncode).name}" if completed.returncode < 0
+               else f"exit status {completed.returncode}")
+        return RunResult(figures, f"{pathlib.Path(command[-1]).name} stopped ({how}): {last}", output[max(start, 0):])
     return RunResult(figures, raw=output[start:])

@@ -153,6 +153,11 @@ def bar_chart(title: str, x_label: str, bars: list[Bar], log: bool = False, tick
         out.append(f'<rect class="bar" x="{left}" y="{y}" width="{max(end - left, 1):.1f}" height="{bar_height}" '
                    f'fill="{colour}"><title>{escape(bar.label)}: {escape(bar.text)}</title></rect>')
         out.append(f'<text x="{end + 6:.1f}" y="{y + bar_height * 0.7:.1f}">{escape(bar.text)}</text>')
+    for bar in bars:
+        if bar.style == "limit" and bar.value > 0:  # the limit across every bar, to compare by eye
+            x = axis(bar.value)
+            out.append(f'<line class="limit" x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}" '
+                       f'stroke="#444" stroke-dasharray="4 3"/>')
     out.append(f'<line x1="{left}" y1="{top - 4}" x2="{left}" y2="{bottom}" stroke="#444"/>')
     out.append(f'<text x="{(left + right) / 2:.0f}" y="{bottom + 38}" text-anchor="middle">{escape(x_label)}</text>')
     out.append("</svg>")
