@@ -1,3 +1,772 @@
+// Tests of exercise 08: PipeQueue and ShmQueue between processes, including
+// producers SIGKILLed at random instants.
 #include "queues.hpp"
+
+#include <kata/child.hpp>
+#include <kata/testing.hpp>
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
-TEST(Placeholder, X) {}
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using kata::ChildProcess;
+using kata::fork_child;
+using kata::testing::run_in_child;
+
+class PipeQueueTest : public kata::testing::LeakCheckedTest {};
+class ShmQueueTest : public kata::testing::LeakCheckedTest {};
+
+// What a body run by run_in_child() returns when every check passed.
+const std::string kPassed = "returned \"ok\"";
+
+// Inside run_in_child(): a failed check throws, and its message becomes the test's.
+void check(bool condition, const std::string& message) {
+  if (!condition) {
+    throw std::runtime_error(message);
+  }
+}
+
+// An array in a shared anonymous mapping: what one process stores there, every
+// process forked after the mapping was made sees.
+template <class T>
+class SharedArray {
+ public:
+  explicit SharedArray(std::size_t size) : size_(size) {
+    void* memory = ::mmap(nullptr, size * sizeof(T), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+      throw std::system_error(errno, std::generic_category(), "mmap");
+    }
+    data_ = static_cast<T*>(memory);
+    std::uninitialized_value_construct_n(data_, size);
+  }
+  ~SharedArray() { ::munmap(data_, size_ * sizeof(T)); }
+  SharedArray(const SharedArray&) = delete;
+  SharedArray& operator=(const SharedArray&) = delete;
+  T& operator[](std::size_t i) { return data_[i]; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_;
+};
+
+// A message names who sent it and when: a producer and its sequence number, so
+// the consumer can tell a lost, a duplicated and an invented message apart.
+std::int64_t encode(std::int64_t producer, std::int64_t sequence) {
+  return producer << 32 | sequence;
+}
+std::int64_t producer_of(std::int64_t message) {
+  return message >> 32;
+}
+std::int64_t sequence_of(std::int64_t message) {
+  return message & 0xffff'ffff;
+}
+
+// Counts every message that arrives and rejects what no producer put.
+class Tally {
+ public:
+  Tally(std::int64_t producers, std::int64_t per_producer)
+      : per_producer_(per_producer), seen_(static_cast<std::size_t>(producers * per_producer)) {}
+
+  void add(std::int64_t message) {
+    const std::int64_t producer = producer_of(message);
+    const std::int64_t sequence = sequence_of(message);
+    check(producer >= 0 && producer < static_cast<std::int64_t>(seen_.size()) / per_producer_ &&
+              sequence < per_producer_,
+          "got " + std::to_string(message) + ", a message no producer put (torn or invented)");
+    ++seen_[static_cast<std::size_t>(producer * per_producer_ + sequence)];
+  }
+
+  // Every message exactly once.
+  void check_exactly_once() const {
+    for (std::size_t i = 0; i < seen_.size(); ++i) {
+      check(seen_[i] == 1, "message " + std::to_string(i % per_producer_) + " of producer " +
+                               std::to_string(i / per_producer_) + " arrived " +
+                               std::to_string(seen_[i]) + " times, not once");
+    }
+  }
+
+ private:
+  std::int64_t per_producer_;
+  std::vector<int> seen_;
+};
+
+// The scheduler state of a process: 'R' running or runnable, 'S' asleep, ...
+char state_of(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(file, line);
+  const auto close_paren = line.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= line.size() ? '?'
+                                                                            : line[close_paren + 2];
+}
+
+// Waits (a few seconds at most) until `pid` is asleep in the kernel. A process
+// that spins while it waits is always 'R' and never gets there.
+bool wait_until_asleep(pid_t pid) {
+  for (int tries = 0; tries < 5000; ++tries) {
+    if (state_of(pid) == 'S') {
+      return true;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  return false;
+}
+
+// Waits (a few seconds at most) until `flag` reaches `value`.
+bool wait_for_flag(std::atomic<int>& flag, int value) {
+  for (int tries = 0; tries < 5000 && flag.load() != value; ++tries) {
+    std::this_thread::sleep_for(1ms);
+  }
+  return flag.load() == value;
+}
+
+void wait_all(std::vector<ChildProcess>& children, const std::string& who) {
+  for (auto& child : children) {
+    const kata::ExitStatus status = child.wait();
+    check(status.success(), who + " " + status.describe());
+  }
+}
+
+// ---------------------------------------------------------------- PipeQueue
+
+TEST_F(PipeQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
+  // The notebook's cell: for i in range(10): Process(target=put, args=(q, i)).start()
+  const auto outcome = run_in_child(
+      [] {
+        kata::PipeQueue queue;
+        std::vector<ChildProcess> children;
+        for (std::int64_t i = 0; i < 10; ++i) {
+          children.push_back(fork_child([&queue, i] {
+            queue.close_reader();
+            queue.put(i * i);
+            return 0;
+          }));
+        }
+        queue.close_writer();  // else get() would wait for this process's own end
+        std::vector<std::int64_t> got;
+        for (int i = 0; i < 10; ++i) {
+          const auto value = queue.get();
+          check(value.has_value(), "get() said no more writers after " + std::to_string(i));
+          got.push_back(*value);
+        }
+        wait_all(children, "a putting child");
+        std::sort(got.begin(), got.end());
+        for (std::int64_t i = 0; i < 10; ++i) {
+          check(got[static_cast<std::size_t>(i)] == i * i,
+                "the ten numbers are not 0, 1, 4, ..., 81");
+        }
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(PipeQueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactlyOnce) {
+  const auto outcome = run_in_child(
+      [] {
+        constexpr std::int64_t kProducers = 8;
+        constexpr std::int64_t kEach = 10'000;
+        kata::PipeQueue queue;
+        std::vector<ChildProcess> children;
+        for (std::int64_t p = 0; p < kProducers; ++p) {
+          children.push_back(fork_child([&queue, p] {
+            queue.close_reader();
+            for (std::int64_t i = 0; i < kEach; ++i) {
+              queue.put(encode(p, i));
+            }
+            return 0;
+          }));
+        }
+        queue.close_writer();
+        Tally tally(kProducers, kEach);
+        std::int64_t count = 0;
+        while (const auto message = queue.get()) {
+          tally.add(*message);
+          ++count;
+        }
+        wait_all(children, "a producer");
+        check(count == kProducers * kEach, "got " + std::to_string(count) + " messages, not " +
+                                               std::to_string(kProducers * kEach));
+        tally.check_exactly_once();
+        return std::string("ok");
+      },
+      30s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
+  const auto outcome = run_in_child(
+      [] {
+        constexpr std::int64_t kProducers = 4;
+        constexpr std::int64_t kConsumers = 3;
+        constexpr std::int64_t kEach = 5'000;
+        SharedArray<std::atomic<int>> seen(kProducers * kEach);
+        SharedArray<std::atomic<int>> invented(1);
+        kata::PipeQueue queue;
+        std::vector<ChildProcess> consumers;
+        for (std::int64_t c = 0; c < kConsumers; ++c) {
+          consumers.push_back(fork_child([&] {
+            queue.close_writer();
+            while (const auto message = queue.get()) {
+              const std::int64_t p = producer_of(*message);
+              const std::int64_t i = sequence_of(*message);
+              if (p < 0 || p >= kProducers || i >= kEach) {
+                ++invented[0];
+              } else {
+                ++seen[static_cast<std::size_t>(p * kEach + i)];
+              }
+            }
+            return 0;
+          }));
+        }
+        std::vector<ChildProcess> producers;
+        for (std::int64_t p = 0; p < kProducers; ++p) {
+          producers.push_back(fork_child([&queue, p] {
+            queue.close_reader();
+            for (std::int64_t i = 0; i < kEach; ++i) {
+              queue.put(encode(p, i));
+            }
+            return 0;
+          }));
+        }
+        queue.close_writer();
+        queue.close_reader();
+        wait_all(producers, "a producer");
+        wait_all(consumers, "a consumer");
+        check(invented[0] == 0, "consumers got messages no producer put (torn or invented)");
+        for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
+          check(seen[static_cast<std::size_t>(k)] == 1,
+                "message " + std::to_string(k % kEach) + " of producer " +
+                    std::to_string(k / kEach) + " arrived " +
+                    std::to_string(seen[static_cast<std::size_t>(k)].load()) +
+                    " times in all consumers, not once");
+        }
+        return std::string("ok");
+      },
+      30s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(PipeQueueTest, GetReturnsNulloptOnceEveryWriterIsGone) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::PipeQueue queue;
+        std::vector<ChildProcess> children;
+        for (std::int64_t i = 1; i <= 3; ++i) {
+          children.push_back(fork_child([&queue, i] {
+            queue.put(i);
+            return 0;  // _exit closes this child's ends
+          }));
+        }
+        queue.close_writer();
+        wait_all(children, "a writer");
+        std::int64_t sum = 0;
+        for (int i = 0; i < 3; ++i) {
+          const auto value = queue.get();
+          check(value.has_value(), "get() returned nullopt with messages still in the pipe");
+          sum += *value;
+        }
+        check(sum == 6, "got the wrong three numbers");
+        check(!queue.get().has_value(),
+              "get() returned a value after every writer had closed its end");
+        check(!queue.get().has_value(), "get() at end of stream must keep returning nullopt");
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(PipeQueueTest, GetReadsOneMessageAndNotAByteMore) {
+  // A get() that reads ahead (say 4 KiB into a buffer) takes the other messages
+  // with it when its process exits.
+  const auto outcome = run_in_child(
+      [] {
+        kata::PipeQueue queue;
+        for (std::int64_t i = 1; i <= 5; ++i) {
+          queue.put(i);
+        }
+        queue.close_writer();
+        ChildProcess reader = fork_child([&queue] {
+          const auto value = queue.get();
+          return value == 1 ? 0 : 3;
+        });
+        const kata::ExitStatus status = reader.wait();
+        check(status.success(), "the child that got one message " + status.describe());
+        for (std::int64_t i = 2; i <= 5; ++i) {
+          const auto value = queue.get();
+          check(value == i, "after another process got one message, the next get() returned " +
+                                (value ? std::to_string(*value) : std::string("nullopt")) +
+                                " instead of " + std::to_string(i) +
+                                ": did that process read ahead?");
+        }
+        check(!queue.get().has_value(), "more messages came out than went in");
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(PipeQueueTest, PutWithNoReaderLeftThrowsInsteadOfDyingOfSigpipe) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::PipeQueue queue;
+        queue.close_reader();  // this was the only process: no reader is left
+        try {
+          queue.put(1);
+        } catch (const std::system_error& error) {
+          check(error.code().value() == EPIPE,
+                std::string("put() threw, but not EPIPE: ") + error.what());
+          return std::string("ok");
+        }
+        return std::string("put() to a pipe with no reader returned normally");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(PipeQueueTest, ClosedEndsRefuseToBeUsed) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::PipeQueue queue;
+        queue.close_writer();
+        queue.close_writer();  // idempotent
+        queue.close_reader();
+        queue.close_reader();
+        bool put_threw = false;
+        bool get_threw = false;
+        try {
+          queue.put(1);
+        } catch (const std::logic_error&) {
+          put_threw = true;
+        }
+        try {
+          (void)queue.get();
+        } catch (const std::logic_error&) {
+          get_threw = true;
+        }
+        check(put_threw, "put() after close_writer() must throw std::logic_error");
+        check(get_threw, "get() after close_reader() must throw std::logic_error");
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+// ----------------------------------------------------------------- ShmQueue
+
+TEST_F(ShmQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(4);  // smaller than ten: some children wait for room
+        std::vector<ChildProcess> children;
+        for (std::int64_t i = 0; i < 10; ++i) {
+          children.push_back(fork_child([&queue, i] {
+            queue.put(i * i);
+            return 0;
+          }));
+        }
+        std::vector<std::int64_t> got;
+        for (int i = 0; i < 10; ++i) {
+          const auto value = queue.get();
+          check(value.has_value(), "get() returned nullopt on an open queue");
+          got.push_back(*value);
+        }
+        wait_all(children, "a putting child");
+        std::sort(got.begin(), got.end());
+        for (std::int64_t i = 0; i < 10; ++i) {
+          check(got[static_cast<std::size_t>(i)] == i * i,
+                "the ten numbers are not 0, 1, 4, ..., 81");
+        }
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, ZeroCapacityThrowsInvalidArgument) {
+  EXPECT_THROW(kata::ShmQueue(0), std::invalid_argument);
+}
+
+TEST_F(ShmQueueTest, GetReturnsMessagesInTheOrderTheyWerePutAroundTheRing) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(3);
+        std::int64_t next_put = 0;
+        std::int64_t next_get = 0;
+        for (int round = 0; round < 20; ++round) {
+          for (int i = 0; i < 1 + round % 3; ++i) {
+            queue.put(next_put++);
+          }
+          while (next_get < next_put) {
+            const auto value = queue.get();
+            check(value == next_get, "got " + (value ? std::to_string(*value) : "nullopt") +
+                                         ", expected " + std::to_string(next_get) +
+                                         " (first in, first out)");
+            ++next_get;
+          }
+        }
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, EightProducersTimesTenThousandMessagesArriveExactlyOnce) {
+  const auto outcome = run_in_child(
+      [] {
+        constexpr std::int64_t kProducers = 8;
+        constexpr std::int64_t kEach = 10'000;
+        kata::ShmQueue queue(64);
+        std::vector<ChildProcess> children;
+        for (std::int64_t p = 0; p < kProducers; ++p) {
+          children.push_back(fork_child([&queue, p] {
+            for (std::int64_t i = 0; i < kEach; ++i) {
+              queue.put(encode(p, i));
+            }
+            return 0;
+          }));
+        }
+        Tally tally(kProducers, kEach);
+        for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
+          const auto message = queue.get();
+          check(message.has_value(), "get() returned nullopt on an open queue");
+          tally.add(*message);
+        }
+        wait_all(children, "a producer");
+        check(!queue.get_for(0ms).has_value(), "more messages came out than went in");
+        tally.check_exactly_once();
+        return std::string("ok");
+      },
+      30s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
+  const auto outcome = run_in_child(
+      [] {
+        constexpr std::int64_t kProducers = 4;
+        constexpr std::int64_t kConsumers = 3;
+        constexpr std::int64_t kEach = 5'000;
+        SharedArray<std::atomic<int>> seen(kProducers * kEach);
+        SharedArray<std::atomic<int>> invented(1);
+        kata::ShmQueue queue(16);
+        std::vector<ChildProcess> consumers;
+        for (std::int64_t c = 0; c < kConsumers; ++c) {
+          consumers.push_back(fork_child([&] {
+            while (const auto message = queue.get()) {
+              const std::int64_t p = producer_of(*message);
+              const std::int64_t i = sequence_of(*message);
+              if (p < 0 || p >= kProducers || i >= kEach) {
+                ++invented[0];
+              } else {
+                ++seen[static_cast<std::size_t>(p * kEach + i)];
+              }
+            }
+            return 0;
+          }));
+        }
+        std::vector<ChildProcess> producers;
+        for (std::int64_t p = 0; p < kProducers; ++p) {
+          producers.push_back(fork_child([&queue, p] {
+            for (std::int64_t i = 0; i < kEach; ++i) {
+              queue.put(encode(p, i));
+            }
+            return 0;
+          }));
+        }
+        wait_all(producers, "a producer");
+        queue.close();  // the consumers drain what is left, then get() says nullopt
+        wait_all(consumers, "a consumer");
+        check(invented[0] == 0, "consumers got messages no producer put");
+        for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
+          check(seen[static_cast<std::size_t>(k)] == 1,
+                "message " + std::to_string(k % kEach) + " of producer " +
+                    std::to_string(k / kEach) + " arrived " +
+                    std::to_string(seen[static_cast<std::size_t>(k)].load()) +
+                    " times in all consumers, not once");
+        }
+        return std::string("ok");
+      },
+      30s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, PutSleepsWhileTheQueueIsFull) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(2);
+        SharedArray<std::atomic<int>> puts_returned(1);
+        ChildProcess putter = fork_child([&] {
+          for (std::int64_t i = 1; i <= 3; ++i) {
+            queue.put(i);
+            ++puts_returned[0];
+          }
+          return 0;
+        });
+        check(wait_for_flag(puts_returned[0], 2), "the first two puts never returned");
+        check(wait_until_asleep(putter.pid()),
+              "a put() on a full queue must sleep in the kernel; the putter stayed in state '" +
+                  std::string(1, state_of(putter.pid())) + "' (spinning?)");
+        check(puts_returned[0] == 2, "put() returned while the queue was full");
+        check(queue.get() == 1, "the first get() did not return the first message");
+        check(wait_for_flag(puts_returned[0], 3), "a get() made room but the putter never woke up");
+        const kata::ExitStatus status = putter.wait();
+        check(status.success(), "the putter " + status.describe());
+        check(queue.get() == 2 && queue.get() == 3, "the messages came out wrong");
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, GetSleepsWhileTheQueueIsEmpty) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(2);
+        SharedArray<std::atomic<int>> got(1);
+        ChildProcess getter = fork_child([&] {
+          const auto value = queue.get();
+          got[0] = 1;
+          return value == 42 ? 0 : 3;
+        });
+        check(wait_until_asleep(getter.pid()),
+              "a get() on an empty queue must sleep in the kernel; the getter stayed in state '" +
+                  std::string(1, state_of(getter.pid())) + "' (spinning?)");
+        check(got[0] == 0, "get() returned from an empty queue");
+        queue.put(42);
+        const kata::ExitStatus status = getter.wait();
+        check(status.success(), "the getter did not get 42: it " + status.describe());
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, GetForGivesUpAfterTheTimeout) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(2);
+        const auto start = std::chrono::steady_clock::now();
+        check(!queue.get_for(100ms).has_value(), "get_for() on an empty queue returned a value");
+        check(std::chrono::steady_clock::now() - start >= 100ms,
+              "get_for(100ms) returned nullopt before 100 ms had passed");
+        check(!queue.get_for(0ms).has_value(), "get_for(0ms) on an empty queue returned a value");
+        queue.put(7);
+        check(queue.get_for(0ms) == 7, "get_for(0ms) missed a message already in the queue");
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, GetForReturnsAMessagePutWhileItWaits) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(2);
+        ChildProcess getter = fork_child([&] { return queue.get_for(60s) == 42 ? 0 : 3; });
+        check(wait_until_asleep(getter.pid()), "get_for() on an empty queue did not sleep");
+        queue.put(42);
+        const kata::ExitStatus status = getter.wait();
+        check(status.success(),
+              "get_for() did not return the 42 put while it waited: it " + status.describe());
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, AfterCloseGetDrainsThenReturnsNulloptAndPutThrows) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(4);
+        queue.put(1);
+        queue.put(2);
+        queue.close();
+        queue.close();  // idempotent
+        bool threw = false;
+        try {
+          queue.put(3);
+        } catch (const kata::QueueClosed&) {
+          threw = true;
+        }
+        check(threw, "put() after close() must throw kata::QueueClosed");
+        check(queue.get() == 1 && queue.get() == 2, "close() lost the messages already in");
+        check(!queue.get().has_value(), "get() on a closed, empty queue must return nullopt");
+        check(!queue.get_for(60s).has_value(), "get_for() on a closed, empty queue must not wait");
+        return std::string("ok");
+      },
+      10s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, CloseWakesGettersAsleepInOtherProcesses) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(2);
+        std::vector<ChildProcess> getters;
+        for (int i = 0; i < 2; ++i) {
+          getters.push_back(fork_child([&] { return queue.get().has_value() ? 3 : 0; }));
+        }
+        for (auto& getter : getters) {
+          check(wait_until_asleep(getter.pid()), "a get() on an empty queue did not sleep");
+        }
+        queue.close();
+        wait_all(getters, "a getter asleep when the queue closed did not get nullopt: it");
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(1);
+        queue.put(0);  // full
+        std::vector<ChildProcess> putters;
+        for (int i = 0; i < 2; ++i) {
+          putters.push_back(fork_child([&] {
+            try {
+              queue.put(1);
+            } catch (const kata::QueueClosed&) {
+              return 0;
+            }
+            return 3;
+          }));
+        }
+        for (auto& putter : putters) {
+          check(wait_until_asleep(putter.pid()), "a put() on a full queue did not sleep");
+        }
+        queue.close();
+        wait_all(putters, "a putter asleep when the queue closed did not throw QueueClosed: it");
+        check(queue.get() == 0 && !queue.get().has_value(),
+              "a closed queue must give what was in it, then nullopt");
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+// The heart of the exercise. Each round starts producers that put numbered
+// messages as fast as they can and SIGKILLs them one by one at random moments:
+// some while they put, some while they sleep on a full queue. Then it checks
+// what can be promised. A producer's puts are sequential, so what arrived from
+// it must be messages 0..K-1, each once. Every put that returned arrived, and the
+// producer counts them in shared memory right after each return; it can die
+// before counting one that returned (+1) and inside a put that published its
+// message but never returned (+1). So: counted <= K <= counted + 2.
+TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
+  const auto outcome = run_in_child(
+      [] {
+        constexpr int kRounds = 60;
+        constexpr std::int64_t kProducers = 3;
+        kata::ShmQueue queue(8);
+        SharedArray<std::atomic<std::int64_t>> returned(kProducers);
+        std::mt19937 random(2024);
+        for (int round = 0; round < kRounds; ++round) {
+          const bool kill_sleepers = round % 2 == 1;
+          const std::int64_t first_id = round * kProducers;  // ids never repeat across rounds
+          std::vector<ChildProcess> producers;
+          for (std::int64_t p = 0; p < kProducers; ++p) {
+            returned[static_cast<std::size_t>(p)] = 0;
+            producers.push_back(fork_child([&queue, &returned, first_id, p] {
+              for (std::int64_t i = 0;; ++i) {
+                queue.put(encode(first_id + p, i));
+                returned[static_cast<std::size_t>(p)] = i + 1;
+              }
+              return 0;
+            }));
+          }
+          std::vector<std::vector<std::int64_t>> received(kProducers);
+          const auto take = [&](std::int64_t message) {
+            const std::int64_t p = producer_of(message) - first_id;
+            check(p >= 0 && p < kProducers,
+                  "round " + std::to_string(round) + ": got " + std::to_string(message) +
+                      ", a message from no producer of this round (invented or duplicated)");
+            received[static_cast<std::size_t>(p)].push_back(sequence_of(message));
+          };
+          std::vector<std::size_t> order{0, 1, 2};
+          std::shuffle(order.begin(), order.end(), random);
+          for (const std::size_t victim : order) {
+            const int gets =
+                std::uniform_int_distribution<int>(0, kill_sleepers ? 12 : 200)(random);
+            for (int g = 0; g < gets; ++g) {
+              const auto message = queue.get();
+              check(message.has_value(), "get() returned nullopt on an open queue");
+              take(*message);
+            }
+            if (kill_sleepers) {
+              check(wait_until_asleep(producers[victim].pid()),
+                    "a producer on a full queue never went to sleep");
+            } else {
+              // The gets just woke the producers: kill one within microseconds,
+              // while it is busy putting.
+              const auto until =
+                  std::chrono::steady_clock::now() +
+                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 30)(random));
+              while (std::chrono::steady_clock::now() < until) {
+              }
+            }
+            producers[victim].kill(SIGKILL);
+            const kata::ExitStatus status = producers[victim].wait();
+            check(status.signaled(), "a producer ended by itself: " + status.describe());
+          }
+          // Every producer is dead: what is left comes out without waiting.
+          while (const auto message = queue.get_for(0ms)) {
+            take(*message);
+          }
+          for (std::size_t p = 0; p < received.size(); ++p) {
+            auto& got = received[p];
+            std::sort(got.begin(), got.end());
+            for (std::size_t k = 0; k < got.size(); ++k) {
+              check(got[k] == static_cast<std::int64_t>(k),
+                    "round " + std::to_string(round) + ", producer " + std::to_string(p) +
+                        ": its messages 0.." + std::to_string(got.size() - 1) +
+                        " should each arrive once, but message " + std::to_string(k) +
+                        " is missing or came twice");
+            }
+            const auto counted = returned[p].load();
+            const auto arrived = static_cast<std::int64_t>(got.size());
+            check(arrived >= counted, "round " + std::to_string(round) + ", producer " +
+                                          std::to_string(p) + ": " + std::to_string(counted) +
+                                          " puts returned but only " + std::to_string(arrived) +
+                                          " messages arrived: a put that returned was lost");
+            check(arrived <= counted + 2, "round " + std::to_string(round) + ", producer " +
+                                              std::to_string(p) + ": " + std::to_string(arrived) +
+                                              " messages arrived but only " +
+                                              std::to_string(counted) + " puts returned");
+          }
+        }
+        // Still a working queue, in this process and in a new one.
+        queue.put(-1);
+        check(queue.get() == -1, "after the kills a put() then get() failed");
+        ChildProcess fresh = fork_child([&queue] {
+          queue.put(-2);
+          return 0;
+        });
+        check(queue.get() == -2, "after the kills a new producer's message did not arrive");
+        check(fresh.wait().success(), "after the kills a new producer failed");
+        return std::string("ok");
+      },
+      40s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+}  // namespace
