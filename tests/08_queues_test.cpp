@@ -664,95 +664,139 @@ TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
-// The heart of the exercise. Each round starts producers that put numbered
-// messages as fast as they can and SIGKILLs them one by one at random moments:
-// some while they put, some while they sleep on a full queue. Then it checks
-// what can be promised. A producer's puts are sequential, so what arrived from
-// it must be messages 0..K-1, each once. Every put that returned arrived, and the
-// producer counts them in shared memory right after each return; it can die
-// before counting one that returned (+1) and inside a put that published its
-// message but never returned (+1). So: counted <= K <= counted + 2.
+// The heart of the exercise: producers SIGKILLed at random instants, many rounds.
+// A producer's puts are sequential, so what arrived from it must be its messages
+// 0..K-1, each once. Every put that returned must arrive; the producer counts them
+// in shared memory right after each return, and may die before counting one that
+// returned (+1) and inside a put that published its message but never returned
+// (+1). So, per producer: counted <= K <= counted + 2.
+class KillRound {
+ public:
+  static constexpr std::int64_t kProducers = 3;
+
+  KillRound(kata::ShmQueue& queue, SharedArray<std::atomic<std::int64_t>>& returned, int round)
+      : queue_(queue), returned_(returned), round_(round), received_(kProducers) {
+    for (std::int64_t p = 0; p < kProducers; ++p) {
+      returned_[static_cast<std::size_t>(p)] = 0;
+      const std::int64_t id = first_id() + p;
+      producers_.push_back(fork_child([&queue, &returned, id, p] {
+        for (std::int64_t i = 0;; ++i) {
+          queue.put(encode(id, i));
+          returned[static_cast<std::size_t>(p)] = i + 1;
+        }
+        return 0;
+      }));
+    }
+  }
+
+  ChildProcess& producer(std::size_t p) { return producers_[p]; }
+
+  void kill(std::size_t p) {
+    producers_[p].kill(SIGKILL);
+    const kata::ExitStatus status = producers_[p].wait();
+    check(status.signaled(), "a producer ended by itself: " + status.describe());
+  }
+
+  // Records one message; false (and a reason in error()) if no producer of this round put it.
+  bool take(std::int64_t message) {
+    const std::int64_t p = producer_of(message) - first_id();
+    if (p < 0 || p >= kProducers) {
+      error_ = "round " + std::to_string(round_) + ": got " + std::to_string(message) +
+               ", a message no producer of this round put (left over, duplicated or invented)";
+      return false;
+    }
+    received_[static_cast<std::size_t>(p)].push_back(sequence_of(message));
+    return true;
+  }
+  const std::string& error() const { return error_; }
+
+  // After every producer is dead: drain what is left, and check what arrived.
+  void check_after_the_kills() {
+    while (const auto message = queue_.get_for(0ms)) {
+      check(take(*message), error_);
+    }
+    for (std::size_t p = 0; p < received_.size(); ++p) {
+      const std::string who =
+          "round " + std::to_string(round_) + ", producer " + std::to_string(p) + ": ";
+      auto& got = received_[p];
+      std::sort(got.begin(), got.end());
+      for (std::size_t k = 0; k < got.size(); ++k) {
+        check(got[k] == static_cast<std::int64_t>(k),
+              who + "its messages 0.." + std::to_string(got.size() - 1) +
+                  " should each arrive once, but message " + std::to_string(k) +
+                  " is missing or came twice");
+      }
+      const std::int64_t counted = returned_[p].load();
+      const auto arrived = static_cast<std::int64_t>(got.size());
+      check(arrived >= counted, who + std::to_string(counted) + " puts returned but only " +
+                                    std::to_string(arrived) +
+                                    " messages arrived: a put that returned was lost");
+      check(arrived <= counted + 2, who + std::to_string(arrived) + " messages arrived but only " +
+                                        std::to_string(counted) +
+                                        " puts returned: messages out of nothing");
+    }
+  }
+
+ private:
+  std::int64_t first_id() const { return round_ * kProducers; }  // never repeats across rounds
+
+  kata::ShmQueue& queue_;
+  SharedArray<std::atomic<std::int64_t>>& returned_;
+  int round_;
+  std::vector<ChildProcess> producers_;
+  std::vector<std::vector<std::int64_t>> received_;
+  std::string error_;
+};
+
 TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
   const auto outcome = run_in_child(
       [] {
-        constexpr int kRounds = 60;
-        constexpr std::int64_t kProducers = 3;
+        constexpr int kRounds = 400;
         kata::ShmQueue queue(8);
-        SharedArray<std::atomic<std::int64_t>> returned(kProducers);
+        SharedArray<std::atomic<std::int64_t>> returned(KillRound::kProducers);
         std::mt19937 random(2024);
+        std::vector<std::size_t> order{0, 1, 2};
         for (int round = 0; round < kRounds; ++round) {
-          const bool kill_sleepers = round % 2 == 1;
-          const std::int64_t first_id = round * kProducers;  // ids never repeat across rounds
-          std::vector<ChildProcess> producers;
-          for (std::int64_t p = 0; p < kProducers; ++p) {
-            returned[static_cast<std::size_t>(p)] = 0;
-            producers.push_back(fork_child([&queue, &returned, first_id, p] {
-              for (std::int64_t i = 0;; ++i) {
-                queue.put(encode(first_id + p, i));
-                returned[static_cast<std::size_t>(p)] = i + 1;
-              }
-              return 0;
-            }));
-          }
-          std::vector<std::vector<std::int64_t>> received(kProducers);
-          const auto take = [&](std::int64_t message) {
-            const std::int64_t p = producer_of(message) - first_id;
-            check(p >= 0 && p < kProducers,
-                  "round " + std::to_string(round) + ": got " + std::to_string(message) +
-                      ", a message from no producer of this round (invented or duplicated)");
-            received[static_cast<std::size_t>(p)].push_back(sequence_of(message));
-          };
-          std::vector<std::size_t> order{0, 1, 2};
+          KillRound kills(queue, returned, round);
           std::shuffle(order.begin(), order.end(), random);
-          for (const std::size_t victim : order) {
-            const int gets =
-                std::uniform_int_distribution<int>(0, kill_sleepers ? 12 : 200)(random);
-            for (int g = 0; g < gets; ++g) {
-              const auto message = queue.get();
-              check(message.has_value(), "get() returned nullopt on an open queue");
-              take(*message);
-            }
-            if (kill_sleepers) {
-              check(wait_until_asleep(producers[victim].pid()),
-                    "a producer on a full queue never went to sleep");
-            } else {
-              // The gets just woke the producers: kill one within microseconds,
-              // while it is busy putting.
-              const auto until =
-                  std::chrono::steady_clock::now() +
-                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 30)(random));
-              while (std::chrono::steady_clock::now() < until) {
+          if (round % 4 != 3) {
+            // Killed while putting fast: a thread keeps the queue moving while
+            // this one kills the producers, each after a random pause.
+            std::atomic<bool> all_dead{false};
+            std::thread consumer([&] {
+              for (;;) {
+                const auto message = queue.get_for(5ms);
+                if (message && !kills.take(*message)) {
+                  return;
+                }
+                if (!message && all_dead) {
+                  return;  // empty, and nobody left to put
+                }
               }
+            });
+            for (const std::size_t victim : order) {
+              std::this_thread::sleep_for(
+                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300)(random)));
+              kills.kill(victim);
             }
-            producers[victim].kill(SIGKILL);
-            const kata::ExitStatus status = producers[victim].wait();
-            check(status.signaled(), "a producer ended by itself: " + status.describe());
-          }
-          // Every producer is dead: what is left comes out without waiting.
-          while (const auto message = queue.get_for(0ms)) {
-            take(*message);
-          }
-          for (std::size_t p = 0; p < received.size(); ++p) {
-            auto& got = received[p];
-            std::sort(got.begin(), got.end());
-            for (std::size_t k = 0; k < got.size(); ++k) {
-              check(got[k] == static_cast<std::int64_t>(k),
-                    "round " + std::to_string(round) + ", producer " + std::to_string(p) +
-                        ": its messages 0.." + std::to_string(got.size() - 1) +
-                        " should each arrive once, but message " + std::to_string(k) +
-                        " is missing or came twice");
+            all_dead = true;
+            consumer.join();
+            check(kills.error().empty(), kills.error());
+          } else {
+            // Killed while asleep in put() on a full queue.
+            for (const std::size_t victim : order) {
+              const int gets = std::uniform_int_distribution<int>(0, 12)(random);
+              for (int g = 0; g < gets; ++g) {
+                const auto message = queue.get();
+                check(message.has_value(), "get() returned nullopt on an open queue");
+                check(kills.take(*message), kills.error());
+              }
+              check(wait_until_asleep(kills.producer(victim).pid()),
+                    "a producer on a full queue never went to sleep");
+              kills.kill(victim);
             }
-            const auto counted = returned[p].load();
-            const auto arrived = static_cast<std::int64_t>(got.size());
-            check(arrived >= counted, "round " + std::to_string(round) + ", producer " +
-                                          std::to_string(p) + ": " + std::to_string(counted) +
-                                          " puts returned but only " + std::to_string(arrived) +
-                                          " messages arrived: a put that returned was lost");
-            check(arrived <= counted + 2, "round " + std::to_string(round) + ", producer " +
-                                              std::to_string(p) + ": " + std::to_string(arrived) +
-                                              " messages arrived but only " +
-                                              std::to_string(counted) + " puts returned");
           }
+          kills.check_after_the_kills();
         }
         // Still a working queue, in this process and in a new one.
         queue.put(-1);
@@ -765,7 +809,7 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
         check(fresh.wait().success(), "after the kills a new producer failed");
         return std::string("ok");
       },
-      40s);
+      20s);
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
