@@ -36,9 +36,12 @@ class ShmQueueTest : public kata::testing::LeakCheckedTest {};
 const std::string kPassed = "returned \"ok\"";
 
 // Inside run_in_child(): a failed check throws, and its message becomes the test's.
+[[noreturn]] void fail(const std::string& message) {
+  throw std::runtime_error(message);
+}
 void check(bool condition, const std::string& message) {
   if (!condition) {
-    throw std::runtime_error(message);
+    fail(message);
   }
 }
 
@@ -87,18 +90,21 @@ class Tally {
   void add(std::int64_t message) {
     const std::int64_t producer = producer_of(message);
     const std::int64_t sequence = sequence_of(message);
-    check(producer >= 0 && producer < static_cast<std::int64_t>(seen_.size()) / per_producer_ &&
-              sequence < per_producer_,
-          "got " + std::to_string(message) + ", a message no producer put (torn or invented)");
+    if (producer < 0 || producer >= static_cast<std::int64_t>(seen_.size()) / per_producer_ ||
+        sequence >= per_producer_) {
+      fail("got " + std::to_string(message) + ", a message no producer put (torn or invented)");
+    }
     ++seen_[static_cast<std::size_t>(producer * per_producer_ + sequence)];
   }
 
   // Every message exactly once.
   void check_exactly_once() const {
     for (std::size_t i = 0; i < seen_.size(); ++i) {
-      check(seen_[i] == 1, "message " + std::to_string(i % per_producer_) + " of producer " +
-                               std::to_string(i / per_producer_) + " arrived " +
-                               std::to_string(seen_[i]) + " times, not once");
+      if (seen_[i] != 1) {
+        fail("message " + std::to_string(i % per_producer_) + " of producer " +
+             std::to_string(i / per_producer_) + " arrived " + std::to_string(seen_[i]) +
+             " times, not once");
+      }
     }
   }
 
@@ -252,11 +258,12 @@ TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
         wait_all(consumers, "a consumer");
         check(invented[0] == 0, "consumers got messages no producer put (torn or invented)");
         for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
-          check(seen[static_cast<std::size_t>(k)] == 1,
-                "message " + std::to_string(k % kEach) + " of producer " +
-                    std::to_string(k / kEach) + " arrived " +
-                    std::to_string(seen[static_cast<std::size_t>(k)].load()) +
-                    " times in all consumers, not once");
+          if (seen[static_cast<std::size_t>(k)] != 1) {
+            fail("message " + std::to_string(k % kEach) + " of producer " +
+                 std::to_string(k / kEach) + " arrived " +
+                 std::to_string(seen[static_cast<std::size_t>(k)].load()) +
+                 " times in all consumers, not once");
+          }
         }
         return std::string("ok");
       },
@@ -496,11 +503,12 @@ TEST_F(ShmQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
         wait_all(consumers, "a consumer");
         check(invented[0] == 0, "consumers got messages no producer put");
         for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
-          check(seen[static_cast<std::size_t>(k)] == 1,
-                "message " + std::to_string(k % kEach) + " of producer " +
-                    std::to_string(k / kEach) + " arrived " +
-                    std::to_string(seen[static_cast<std::size_t>(k)].load()) +
-                    " times in all consumers, not once");
+          if (seen[static_cast<std::size_t>(k)] != 1) {
+            fail("message " + std::to_string(k % kEach) + " of producer " +
+                 std::to_string(k / kEach) + " arrived " +
+                 std::to_string(seen[static_cast<std::size_t>(k)].load()) +
+                 " times in all consumers, not once");
+          }
         }
         return std::string("ok");
       },
@@ -674,8 +682,16 @@ class KillRound {
  public:
   static constexpr std::int64_t kProducers = 3;
 
-  KillRound(kata::ShmQueue& queue, SharedArray<std::atomic<std::int64_t>>& returned, int round)
-      : queue_(queue), returned_(returned), round_(round), received_(kProducers) {
+  // `received` is reused from round to round: freeing megabytes every round
+  // would make fork() ever slower under AddressSanitizer, which keeps freed
+  // memory mapped for a while.
+  KillRound(kata::ShmQueue& queue, SharedArray<std::atomic<std::int64_t>>& returned,
+            std::vector<std::vector<std::int64_t>>& received, int round)
+      : queue_(queue), returned_(returned), round_(round), received_(received) {
+    received_.resize(kProducers);
+    for (auto& messages : received_) {
+      messages.clear();
+    }
     for (std::int64_t p = 0; p < kProducers; ++p) {
       returned_[static_cast<std::size_t>(p)] = 0;
       const std::int64_t id = first_id() + p;
@@ -721,10 +737,11 @@ class KillRound {
       auto& got = received_[p];
       std::sort(got.begin(), got.end());
       for (std::size_t k = 0; k < got.size(); ++k) {
-        check(got[k] == static_cast<std::int64_t>(k),
-              who + "its messages 0.." + std::to_string(got.size() - 1) +
-                  " should each arrive once, but message " + std::to_string(k) +
-                  " is missing or came twice");
+        if (got[k] != static_cast<std::int64_t>(k)) {
+          fail(who + "its messages 0.." + std::to_string(got.size() - 1) +
+               " should each arrive once, but message " + std::to_string(k) +
+               " is missing or came twice");
+        }
       }
       const std::int64_t counted = returned_[p].load();
       const auto arrived = static_cast<std::int64_t>(got.size());
@@ -744,7 +761,7 @@ class KillRound {
   SharedArray<std::atomic<std::int64_t>>& returned_;
   int round_;
   std::vector<ChildProcess> producers_;
-  std::vector<std::vector<std::int64_t>> received_;
+  std::vector<std::vector<std::int64_t>>& received_;
   std::string error_;
 };
 
@@ -755,9 +772,10 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
         kata::ShmQueue queue(8);
         SharedArray<std::atomic<std::int64_t>> returned(KillRound::kProducers);
         std::mt19937 random(2024);
+        std::vector<std::vector<std::int64_t>> received;
         std::vector<std::size_t> order{0, 1, 2};
         for (int round = 0; round < kRounds; ++round) {
-          KillRound kills(queue, returned, round);
+          KillRound kills(queue, returned, received, round);
           std::shuffle(order.begin(), order.end(), random);
           if (round % 4 != 3) {
             // Killed while putting fast: a thread keeps the queue moving while
