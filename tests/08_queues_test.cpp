@@ -768,16 +768,19 @@ class KillRound {
 TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
   const auto outcome = run_in_child(
       [] {
-        constexpr int kRounds = 400;
-        kata::ShmQueue queue(8);
+        constexpr int kRounds = 300;
+        kata::ShmQueue roomy(1 << 14);  // producers rarely wait: killed while putting
+        kata::ShmQueue tight(8);        // producers mostly wait: killed while asleep
         SharedArray<std::atomic<std::int64_t>> returned(KillRound::kProducers);
         std::mt19937 random(2024);
         std::vector<std::vector<std::int64_t>> received;
         std::vector<std::size_t> order{0, 1, 2};
         for (int round = 0; round < kRounds; ++round) {
+          const bool while_putting = round % 2 == 0;
+          kata::ShmQueue& queue = while_putting ? roomy : tight;
           KillRound kills(queue, returned, received, round);
           std::shuffle(order.begin(), order.end(), random);
-          if (round % 4 != 3) {
+          if (while_putting) {
             // Killed while putting fast: a thread keeps the queue moving while
             // this one kills the producers, each after a random pause.
             std::atomic<bool> all_dead{false};
@@ -794,7 +797,11 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
             });
             for (const std::size_t victim : order) {
               std::this_thread::sleep_for(
-                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300)(random)));
+                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 1000)(random)));
+              // Aim at a producer on a CPU (or about to be), not one asleep.
+              for (int tries = 0; tries < 100 && state_of(kills.producer(victim).pid()) != 'R';
+                   ++tries) {
+              }
               kills.kill(victim);
             }
             all_dead = true;
@@ -816,15 +823,17 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
           }
           kills.check_after_the_kills();
         }
-        // Still a working queue, in this process and in a new one.
-        queue.put(-1);
-        check(queue.get() == -1, "after the kills a put() then get() failed");
-        ChildProcess fresh = fork_child([&queue] {
-          queue.put(-2);
-          return 0;
-        });
-        check(queue.get() == -2, "after the kills a new producer's message did not arrive");
-        check(fresh.wait().success(), "after the kills a new producer failed");
+        // Both are still working queues, in this process and in a new one.
+        for (kata::ShmQueue* queue : {&roomy, &tight}) {
+          queue->put(-1);
+          check(queue->get() == -1, "after the kills a put() then get() failed");
+          ChildProcess fresh = fork_child([queue] {
+            queue->put(-2);
+            return 0;
+          });
+          check(queue->get() == -2, "after the kills a new producer's message did not arrive");
+          check(fresh.wait().success(), "after the kills a new producer failed");
+        }
         return std::string("ok");
       },
       20s);
