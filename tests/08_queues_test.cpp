@@ -707,6 +707,14 @@ class KillRound {
 
   ChildProcess& producer(std::size_t p) { return producers_[p]; }
 
+  // Waits (a second at most) until producer p's first put returned: killing it
+  // while it is still starting up would hit no put at all.
+  void wait_until_putting(std::size_t p) {
+    for (int tries = 0; tries < 20'000 && returned_[p].load() == 0; ++tries) {
+      std::this_thread::sleep_for(50us);
+    }
+  }
+
   void kill(std::size_t p) {
     producers_[p].kill(SIGKILL);
     const kata::ExitStatus status = producers_[p].wait();
@@ -796,8 +804,9 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
               }
             });
             for (const std::size_t victim : order) {
+              kills.wait_until_putting(victim);
               std::this_thread::sleep_for(
-                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 1000)(random)));
+                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300)(random)));
               // Aim at a producer on a CPU (or about to be), not one asleep.
               for (int tries = 0; tries < 100 && state_of(kills.producer(victim).pid()) != 'R';
                    ++tries) {
