@@ -773,10 +773,24 @@ class KillRound {
   std::string error_;
 };
 
+// AddressSanitizer makes every fork and every message several times slower; it
+// checks the memory accesses, the normal build checks the odds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kKillRounds = 60;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr int kKillRounds = 60;
+#else
+constexpr int kKillRounds = 300;
+#endif
+#else
+constexpr int kKillRounds = 300;
+#endif
+
 TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
   const auto outcome = run_in_child(
       [] {
-        constexpr int kRounds = 300;
+        constexpr int kRounds = kKillRounds;
         kata::ShmQueue roomy(1 << 14);  // producers rarely wait: killed while putting
         kata::ShmQueue tight(8);        // producers mostly wait: killed while asleep
         SharedArray<std::atomic<std::int64_t>> returned(KillRound::kProducers);
