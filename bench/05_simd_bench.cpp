@@ -126,4 +126,30 @@ BENCHMARK(BM_memory_bound<square_simd_cached>)->Name("memory_bound/simd_cached")
 BENCHMARK(BM_memory_bound<square_simd_auto>)->Name("memory_bound/simd")->UseRealTime();
 BENCHMARK(BM_memory_bound<kata::square_tbb>)->Name("memory_bound/tbb")->UseRealTime();
 
+// Where streaming starts to pay: the same call, ordinary and streaming stores, for arrays of
+// state.range(0) KiB each, called again and again (so a cached output is still in cache when
+// the next call writes it). kStreamingBytes sits where the two cross on the development machine.
+template <kata::Stores Stores>
+void BM_crossover(benchmark::State& state) {
+  const auto size = static_cast<std::size_t>(state.range(0)) * 1024 / sizeof(std::int32_t);
+  std::vector<std::int32_t> in(size, 1234);
+  std::vector<std::int32_t> out(size);
+  for (auto _ : state) {
+    kata::square_simd(in, out, Stores);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 2 *
+                          static_cast<std::int64_t>(size * sizeof(std::int32_t)));
+}
+BENCHMARK(BM_crossover<kata::Stores::cached>)
+    ->Name("crossover/cached")
+    ->RangeMultiplier(4)
+    ->Range(1024, 64 * 1024)
+    ->UseRealTime();
+BENCHMARK(BM_crossover<kata::Stores::streaming>)
+    ->Name("crossover/streaming")
+    ->RangeMultiplier(4)
+    ->Range(1024, 64 * 1024)
+    ->UseRealTime();
+
 }  // namespace
