@@ -144,12 +144,12 @@ void BM_crossover(benchmark::State& state) {
 BENCHMARK(BM_crossover<kata::Stores::cached>)
     ->Name("crossover/cached")
     ->RangeMultiplier(4)
-    ->Range(1024, 64 * 1024)
+    ->Range(1 << 10, 1 << 16)
     ->UseRealTime();
 BENCHMARK(BM_crossover<kata::Stores::streaming>)
     ->Name("crossover/streaming")
     ->RangeMultiplier(4)
-    ->Range(1024, 64 * 1024)
+    ->Range(1 << 10, 1 << 16)
     ->UseRealTime();
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace {
 // The smallest block oneTBB may hand a thread: 32 KiB of input and as much output, which
 // sit in a core's L2 cache together, and take long enough (microseconds) to pay for the
 // task that carries them.
-constexpr std::size_t kGrainElements = 8 * 1024;
+constexpr std::size_t kGrainElements = 8192;
 
 }  // namespace
 
