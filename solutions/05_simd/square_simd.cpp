@@ -58,6 +58,8 @@ std::size_t square_cached(std::span<const std::int32_t> in, std::span<std::int32
   return i;
 }
 
+// The same with streaming stores, which need an aligned destination: the elements before the
+// first aligned address of `out` go one at a time.
 std::size_t square_streaming(std::span<const std::int32_t> in, std::span<std::int32_t> out) {
   std::size_t i = 0;
   for (; i < in.size() && !is_vector_aligned(out.data() + i); ++i) {
