@@ -4,6 +4,8 @@
 compiled, vectorized loop. Compared with bench/05_simd_bench.cpp. Needs NumPy
 (Debian: apt-get install python3-numpy); without it the figure is skipped.
 """
+import sys
+
 import cellkit
 
 
@@ -12,7 +14,8 @@ def main() -> None:
     try:
         import numpy
     except ImportError:
-        cellkit.skip("numpy", "np_square", "NumPy is not installed (Debian: apt-get install python3-numpy)")
+        cellkit.skip("numpy", "np_square", f"NumPy is not installed for {sys.executable} "
+                     "(Debian: apt-get install python3-numpy, for /usr/bin/python3)")
         return
     data = numpy.arange(0, 10000, 10)  # the notebook's 1000 values, 0 to 10000
     call = lambda: numpy.square(data)  # noqa: E731
