@@ -150,10 +150,15 @@ def terminal_table(table: cells.Table) -> str:
 
 
 def _ratio_text(table: cells.Table, row: cells.Row) -> str:
-    """The ratio, naming the Python row it is against when a table compares with several."""
+    """The ratio; where a table compares with several Python rows, the first row of each group names its own."""
     text = cells.format_ratio(row.ratio)
-    several = len({r.versus for r in table.rows if r.ratio is not None}) > 1
-    return f"{text} (vs {row.versus})" if text and several else text
+    rated = [r for r in table.rows if r.ratio is not None]
+    if not text or len({r.versus for r in rated}) == 1:
+        return text
+    if row.label == row.versus:
+        return f"{text} (the baseline below)"
+    index = rated.index(row)
+    return f"{text} (vs {row.versus})" if index == 0 or rated[index - 1].versus != row.versus else text
 
 
 def markdown_table(table: cells.Table) -> str:
@@ -236,7 +241,7 @@ def run(exercise_specs: list[str], options: Options, root: pathlib.Path = course
 
     if options.readme:
         section = report(tables, written, about, builds, command + " --readme", f"{CHART_DIR.as_posix()}/",
-                         "### Measured: one run of `./kata bench --reference --readme`")
+                         "### Measured")
         update_readme(root, section.replace("\n### ", "\n#### "), written)
     if options.markdown:
         print(text)

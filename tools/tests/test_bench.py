@@ -113,6 +113,17 @@ class TableTest(unittest.TestCase):
         self.assertAlmostEqual(rows["multiprocessing.Queue, 1 producer"].value.number, 40000)
         self.assertAlmostEqual(rows["PipeQueue, 1 producer"].ratio, 10.0)
 
+    def test_a_table_against_several_python_rows_marks_each_baseline(self):
+        figures = cells.Figures(python={f"queues/producers_{n}": {"seconds": 0.5, "items": 20000} for n in (1, 4)})
+        figures.benchmarks["08_queues"] = {
+            f"BM_PipeQueue/producers:{n}/real_time": gbench.Figure("p", 0.1, {"items_per_second": 8e4 * n})
+            for n in (1, 4)}
+        table = cells.build_table(cell("queues"), figures, ["08_queues"])
+        texts = {r.label: bench._ratio_text(table, r) for r in table.rows}
+        self.assertEqual(texts["multiprocessing.Queue, 4 producers"], "1x (the baseline below)")
+        self.assertEqual(texts["PipeQueue, 4 producers"], "8x faster")  # 320k against its own 40k, not the 1's
+        self.assertEqual(texts["PipeQueue, 1 producer"], "2x faster")
+
     def test_markdown_has_a_line_per_row(self):
         table, _ = self.rows("sleepy")
         text = bench.markdown_table(table)
