@@ -32,6 +32,24 @@
 #include <thread>
 #include <vector>
 
+namespace kata {
+// How gtest prints a parameter: "fork", not "4-byte object <00-00 00-00>".
+void PrintTo(StartMethod method, std::ostream* out) {
+  switch (method) {
+    case StartMethod::fork:
+      *out << "fork";
+      return;
+    case StartMethod::spawn:
+      *out << "spawn";
+      return;
+    case StartMethod::forkserver:
+      *out << "forkserver";
+      return;
+  }
+  *out << "StartMethod " << static_cast<int>(method);
+}
+}  // namespace kata
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -264,15 +282,7 @@ class EveryMethod : public kata::testing::LeakCheckedTest,
                     public ::testing::WithParamInterface<StartMethod> {};
 
 std::string method_name(const ::testing::TestParamInfo<StartMethod>& info) {
-  switch (info.param) {
-    case StartMethod::fork:
-      return "fork";
-    case StartMethod::spawn:
-      return "spawn";
-    case StartMethod::forkserver:
-      return "forkserver";
-  }
-  return "unknown";
+  return ::testing::PrintToString(info.param);
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethods, EveryMethod,
@@ -474,6 +484,7 @@ TEST_F(StartMethodsTest, TheForkserverExitsWhenItsProgramDoes) {
       (void)kata::read_value<char>(to_program.read_end.get());  // until the test watches it
       return 0;                                                 // fork_child _exits
     });
+    to_test.write_end.reset();  // or a program that dies before writing leaves us waiting
     const auto pid = kata::read_value<pid_t>(to_test.read_end.get());
     if (pid == -1) {
       return std::string("start_forkserver() did not start exactly one process");

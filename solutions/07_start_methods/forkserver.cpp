@@ -51,7 +51,13 @@ UniqueFd open_pidfd(pid_t pid) {
   return pidfd;
 }
 
-std::array<UniqueFd, 2> make_socket_pair() {
+// A connected pair of Unix stream sockets: one end stays here, the other goes there.
+struct SocketPair {
+  UniqueFd here;
+  UniqueFd there;
+};
+
+SocketPair make_socket_pair() {
   std::array<int, 2> ends{};
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends.data()) == -1) {
     throw_errno("socketpair");
@@ -186,9 +192,9 @@ class ForkServer {
     if (process_.valid()) {
       throw std::logic_error("start_forkserver: the fork server is already running");
     }
-    auto [ours, theirs] = make_socket_pair();
-    process_ = fork_child([&] { return server_main(theirs.get()); });
-    socket_ = std::move(ours);
+    SocketPair ends = make_socket_pair();
+    process_ = fork_child([&] { return server_main(ends.there.get()); });
+    socket_ = std::move(ends.here);
   }
 
   void stop() {
@@ -290,7 +296,7 @@ class ServedChild {
 
 std::int64_t run_served(std::string_view task_name, std::int64_t arg, Clock::time_point end) {
   Pipe channel = make_pipe();
-  auto [answers, server_end] = make_socket_pair();
+  SocketPair answers = make_socket_pair();
 
   const RequestHeader header{.arg = arg, .name_size = task_name.size()};
   std::vector<std::byte> request;
@@ -298,18 +304,18 @@ std::int64_t run_served(std::string_view task_name, std::int64_t arg, Clock::tim
   const auto name_bytes = std::as_bytes(std::span{task_name});
   request.insert(request.end(), header_bytes.begin(), header_bytes.end());
   request.insert(request.end(), name_bytes.begin(), name_bytes.end());
-  fork_server().send(request, std::array{channel.write_end.get(), server_end.get()});
+  fork_server().send(request, std::array{channel.write_end.get(), answers.there.get()});
   // The server has its own copies now; ours would hide the ends of file.
   channel.write_end.reset();
-  server_end.reset();
+  answers.there.reset();
 
   pid_t pid = -1;
   std::array<UniqueFd, 1> pidfd;
-  if (!receive_with_fds(answers.get(), std::as_writable_bytes(std::span{&pid, 1}), pidfd) ||
+  if (!receive_with_fds(answers.here.get(), std::as_writable_bytes(std::span{&pid, 1}), pidfd) ||
       !pidfd[0]) {
     throw WorkerError("the fork server did not start task '" + std::string(task_name) + "'");
   }
-  ServedChild child(pid, std::move(pidfd[0]), std::move(answers));
+  ServedChild child(pid, std::move(pidfd[0]), std::move(answers.here));
 
   const std::optional<TaskReport> report = await_report(channel.read_end.get(), end);
   if (!report) {
