@@ -22,8 +22,8 @@ enum class StartMethod {
 // Runs the registered task `task_name` on `arg` in a new process started by
 // `method`, and returns the task's result.
 // Throws
-//   std::invalid_argument  no task is registered under that name (checked here,
-//                          before any process starts);
+//   std::invalid_argument  no task is registered under that name, or the deadline
+//                          is negative (checked here, before any process starts);
 //   std::logic_error       StartMethod::forkserver before start_forkserver();
 //   WorkerError            the child failed: the task threw (the message says
 //                          what), or the child exited without delivering a
