@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -106,17 +107,25 @@ bool serve_request(int socket, std::vector<ServedProcess>& children) {
   }
 
   UniqueFd result = std::move(fds[0]);
-  ChildProcess child = fork_child([&] {
-    // Like a spawned child, the task holds 0, 1, 2 and its channel on a fixed
-    // number: not the server's socket, nor the pidfds of its siblings.
-    if (::dup2(result.get(), child_result_fd) == -1) {
-      throw_errno("dup2 of the result channel");
-    }
-    if (::close_range(child_result_fd + 1, ~0U, 0) == -1) {
-      throw_errno("close_range");
-    }
-    return run_task_and_report(task, header.arg, child_result_fd);
-  });
+  ChildProcess child;
+  try {
+    child = fork_child([&] {
+      // Like a spawned child, the task holds 0, 1, 2 and its channel on a fixed
+      // number: not the server's socket, nor the pidfds of its siblings.
+      if (::dup2(result.get(), child_result_fd) == -1) {
+        throw_errno("dup2 of the result channel");
+      }
+      if (::close_range(child_result_fd + 1, ~0U, 0) == -1) {
+        throw_errno("close_range");
+      }
+      return run_task_and_report(task, header.arg, child_result_fd);
+    });
+  } catch (const std::system_error& error) {
+    // Out of processes or memory: this request fails (its answers socket
+    // closes unanswered), and the server serves the next one.
+    std::fprintf(stderr, "fork server: %s\n", error.what());
+    return true;
+  }
   // The child's copy must be the last: its end is the parent's end of file.
   result.reset();
 
