@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -49,8 +50,21 @@ void wait_for(pid_t pid) {
   }
 }
 
+// Each benchmark runs twice: in this small program, and with a parent that has
+// filled `parent_MiB` of heap. fork() copies the parent's page tables, so its cost
+// grows with the parent; posix_spawn (CLONE_VM) and the fork server (forked
+// before the heap grew) do not.
+std::vector<char> parent_heap(const benchmark::State& state) {
+  return std::vector<char>(static_cast<std::size_t>(state.range(0)) << 20, 1);
+}
+
+void parent_sizes(benchmark::internal::Benchmark* benchmark) {
+  benchmark->ArgName("parent_MiB")->Arg(0)->Arg(512)->Unit(benchmark::kMicrosecond);
+}
+
 void BM_bare_fork_exit_wait(benchmark::State& state) {
   stop_if_spawned_copy();
+  const std::vector<char> heap = parent_heap(state);
   for (auto _ : state) {
     const pid_t pid = ::fork();
     if (pid == -1) {
@@ -63,10 +77,11 @@ void BM_bare_fork_exit_wait(benchmark::State& state) {
     wait_for(pid);
   }
 }
-BENCHMARK(BM_bare_fork_exit_wait)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_bare_fork_exit_wait)->Apply(parent_sizes);
 
 void BM_bare_posix_spawn_true_wait(benchmark::State& state) {
   stop_if_spawned_copy();
+  const std::vector<char> heap = parent_heap(state);
   std::string program = "/bin/true";
   char* const argv[] = {program.data(), nullptr};
   for (auto _ : state) {
@@ -78,43 +93,56 @@ void BM_bare_posix_spawn_true_wait(benchmark::State& state) {
     wait_for(pid);
   }
 }
-BENCHMARK(BM_bare_posix_spawn_true_wait)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_bare_posix_spawn_true_wait)->Apply(parent_sizes);
 
 void run_in_child_by(benchmark::State& state, kata::StartMethod method) {
-  stop_if_spawned_copy();
-  try {
-    std::int64_t arg = 0;
-    for (auto _ : state) {
-      benchmark::DoNotOptimize(kata::run_in_child(method, "identity", ++arg, 10s));
-    }
-  } catch (const std::exception& error) {
-    state.SkipWithError(error.what());
+  std::int64_t arg = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(kata::run_in_child(method, "identity", ++arg, 10s));
   }
 }
 
 void BM_run_in_child_fork(benchmark::State& state) {
-  run_in_child_by(state, kata::StartMethod::fork);
+  stop_if_spawned_copy();
+  try {
+    const std::vector<char> heap = parent_heap(state);
+    run_in_child_by(state, kata::StartMethod::fork);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
 }
-BENCHMARK(BM_run_in_child_fork)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_run_in_child_fork)->Apply(parent_sizes);
 
 void BM_run_in_child_spawn(benchmark::State& state) {
-  run_in_child_by(state, kata::StartMethod::spawn);
+  stop_if_spawned_copy();
+  try {
+    const std::vector<char> heap = parent_heap(state);
+    run_in_child_by(state, kata::StartMethod::spawn);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
 }
-BENCHMARK(BM_run_in_child_spawn)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_run_in_child_spawn)->Apply(parent_sizes);
 
-// The server starts outside the timed loop, as a program starts it once in main().
-// Google Benchmark runs this on the main thread, with no other thread alive yet.
+// The server starts before the heap grows and outside the timed loop, as a
+// program starts it once, early in main(). Google Benchmark runs this on the
+// main thread, with no other thread alive.
 void BM_run_in_child_forkserver(benchmark::State& state) {
   stop_if_spawned_copy();
   try {
     kata::start_forkserver();
+    const std::vector<char> heap = parent_heap(state);
+    run_in_child_by(state, kata::StartMethod::forkserver);
+    kata::stop_forkserver();
   } catch (const std::exception& error) {
     state.SkipWithError(error.what());
-    return;
+    try {
+      kata::stop_forkserver();
+    } catch (const std::exception&) {
+      // Already reported: the first error is the one that matters.
+    }
   }
-  run_in_child_by(state, kata::StartMethod::forkserver);
-  kata::stop_forkserver();
 }
-BENCHMARK(BM_run_in_child_forkserver)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_run_in_child_forkserver)->Apply(parent_sizes);
 
 }  // namespace
