@@ -473,6 +473,29 @@ TEST_F(StartMethodsTest, TheForkserverIsOneProcessThatStopForkserverEnds) {
             "8 with 1 server");
 }
 
+TEST_F(StartMethodsTest, TheForkserverServesTwoThreadsAtOnce) {
+  // Requests share one socket: they must not interleave, nor their answers mix.
+  EXPECT_EQ(in_fresh_process(true,
+                             [] {
+                               std::string results[2];
+                               std::thread threads[2];
+                               for (int t = 0; t < 2; ++t) {
+                                 threads[t] = std::thread([t, &results] {
+                                   for (int i = 1; i <= 5; ++i) {
+                                     results[t] += outcome_of(StartMethod::forkserver, "twice",
+                                                              100 * (t + 1) + i, 10s) +
+                                                   " ";
+                                   }
+                                 });
+                               }
+                               for (std::thread& thread : threads) {
+                                 thread.join();
+                               }
+                               return results[0] + "/ " + results[1];
+                             }),
+            "202 204 206 208 210 / 402 404 406 408 410 ");
+}
+
 TEST_F(StartMethodsTest, TheForkserverExitsWhenItsProgramDoes) {
   // A program that never calls stop_forkserver(): its server must go when it does.
   const std::string outcome = in_fresh_process(false, [] {
