@@ -92,7 +92,11 @@ std::int64_t count_fds_above_stdio(std::int64_t) {
   std::int64_t count = 0;
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
-    if (name != "." && name != ".." && std::stoi(name) > 2 && std::stoi(name) != ::dirfd(dir)) {
+    if (name == "." || name == "..") {
+      continue;
+    }
+    const int fd = std::stoi(name);
+    if (fd > 2 && fd != ::dirfd(dir)) {
       ++count;
     }
   }
