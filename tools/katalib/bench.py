@@ -51,7 +51,8 @@ def measure_exercise(exercise: course.Exercise, catalogue: cells.Catalogue, tabl
     configured = build.configure(preset, root=exercise.root)
     built = build.build(preset, [exercise.bench_target], root=exercise.root) if configured.ok else configured
     if not built.ok:
-        figures.failures[exercise.name] = f"{exercise.bench_target} does not build ({preset} build)"
+        figures.failures[exercise.name] = (f"{exercise.bench_target} does not build ({preset} build); "
+                                           f"the compiler's first complaint:\n{built.first_error()}")
         return f"{preset} build: does not build"
     binary = build.build_dir(preset, exercise.root) / exercise.bench_target
     names = catalogue.benchmark_names(exercise.name, tables) or gbench.list_tests(binary)
