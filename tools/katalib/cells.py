@@ -40,6 +40,10 @@ class Figures:
     benchmarks: dict[str, dict[str, Figure]] = dataclasses.field(default_factory=dict)  # exercise -> figures
     failures: dict[str, str] = dataclasses.field(default_factory=dict)  # exercise or script -> why nothing
 
+    def failure(self, what: str, default: str) -> str:
+        """Why `what` has no figures, on one line (a table cell), or `default`."""
+        return self.failures[what].splitlines()[0] if what in self.failures else default
+
     def add_python_lines(self, text: str) -> None:
         for line in text.splitlines():
             if line.startswith("{"):
@@ -66,7 +70,7 @@ def resolve(spec: dict, figures: Figures, metric: str = "time") -> Value:
     if source.is_python:
         record = figures.python.get(source.name)
         if record is None:
-            return Value(None, figures.failures.get(source.name.split("/")[0], "not measured"))
+            return Value(None, "not measured")
         if "skipped" in record:
             return Value(None, record["skipped"])
         notes = [n for n in (note, record.get("note", ""), _answer(record)) if n]
@@ -75,11 +79,10 @@ def resolve(spec: dict, figures: Figures, metric: str = "time") -> Value:
         return Value(record["seconds"] * scale, "; ".join(notes))
     run = figures.benchmarks.get(source.origin)
     if run is None:
-        return Value(None, figures.failures.get(source.origin, "not run"))
+        return Value(None, figures.failure(source.origin, "not run"))
     figure = run.get(source.name)
     if figure is None:  # the run stopped before it, or the name is not the binary's
-        why = figures.failures.get(source.origin, f"no benchmark {source.name} in {source.origin}_bench")
-        return Value(None, why)
+        return Value(None, figures.failure(source.origin, f"no benchmark {source.name} in {source.origin}_bench"))
     if figure.error:
         return Value(None, figure.error)
     key = spec.get("value", "items_per_second" if metric == "rate" else "real_time")

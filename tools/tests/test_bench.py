@@ -99,6 +99,14 @@ class TableTest(unittest.TestCase):
         self.assertIn("no benchmark BM_tbb/items:1000/threads:100", rows["run_tbb, 100 threads"].value.note)
         self.assertIsNone(rows["run_tbb, 100 threads"].ratio)
 
+    def test_a_benchmark_that_stopped_says_why_in_its_rows(self):
+        figures = recorded()
+        figures.benchmarks["02_pool_map"] = {}
+        figures.failures["02_pool_map"] = "02_pool_map_bench stopped (killed by SIGABRT): not implemented\nmore"
+        rows = {r.label: r for r in cells.build_table(cell("square_pool"), figures, ["02_pool_map"]).rows}
+        self.assertEqual(rows["ProcessPool(8): start, map, stop"].value.note,
+                         "02_pool_map_bench stopped (killed by SIGABRT): not implemented")
+
     def test_without_numpy_the_ratio_falls_back_to_the_next_baseline(self):
         table = cells.build_table(cell("numpy"), recorded(), ["05_simd"])
         rows = {row.label: row for row in table.rows}
