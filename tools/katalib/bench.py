@@ -162,10 +162,10 @@ def _ratio_text(table: cells.Table, row: cells.Row) -> str:
     return f"{text} (vs {row.versus})" if index == 0 or rated[index - 1].versus != row.versus else text
 
 
-def markdown_table(table: cells.Table) -> str:
+def markdown_table(table: cells.Table, heading: str = "##") -> str:
     versus = {r.versus for r in table.rows if r.ratio is not None}
     header = "vs Python" if len(versus) != 1 else f"vs {next(iter(versus))}"
-    lines = [f"### {table.title}", "", f"Notebook: {table.notebook}", "",
+    lines = [f"{heading} {table.title}", "", f"Notebook: {table.notebook}", "",
              f"| | kind | median | {header} | note |", "| --- | --- | ---: | ---: | --- |"]
     for r in table.rows:
         ratio = _ratio_text(table, r)
@@ -181,9 +181,14 @@ CHART_DIR = pathlib.Path("docs") / "bench"
 
 
 def report(tables: list[cells.Table], written: list[tuple[dict, pathlib.Path]], about: list[tuple[str, str]],
-           builds: dict[str, str], command: str, chart_prefix: str = "", title: str = "# The lesson in numbers") -> str:
-    """build/bench/report.md: the machine, which build each exercise ran, the tables, the charts."""
-    lines = [title, "", f"`{command}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
+           builds: dict[str, str], command: str, chart_prefix: str = "", title: str = "The lesson in numbers",
+           depth: int = 1) -> str:
+    """build/bench/report.md: the machine, which build each exercise ran, the tables, the charts.
+
+    `depth` is the level of its title: 1 for a file of its own, 3 inside the README.
+    """
+    sub = "#" * (depth + 1)
+    lines = ["#" * depth + " " + title, "", f"`{command}`.",
              "Medians of repeated runs; \"vs Python\" is how many times faster than the Python row named.", ""]
     lines += [f"- {key}: {value}" for key, value in about]
     if len(set(builds.values())) == 1 and len(builds) > 1:
@@ -191,10 +196,10 @@ def report(tables: list[cells.Table], written: list[tuple[dict, pathlib.Path]], 
     else:
         lines += [f"- {name}: {how}" for name, how in builds.items()]
     for table in tables:
-        lines += ["", markdown_table(table)]
+        lines += ["", markdown_table(table, sub)]
     if written:
-        lines += ["", "## Charts", ""]
-        lines += [f"![{chart['title']}]({chart_prefix}{path.name})" for chart, path in written]
+        lines += ["", f"{sub} Charts"]
+        lines += ["", *(f"![{chart['title']}]({chart_prefix}{path.name})\n" for chart, path in written)]
     return "\n".join(lines) + "\n"
 
 
@@ -226,6 +231,7 @@ def run(exercise_specs: list[str], options: Options, root: pathlib.Path = course
         if raw.exists():
             shutil.rmtree(raw)  # a replay must not mix two runs
         about = machine.describe() + [
+            ("date", f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"),
             ("repetitions", f"{options.repetitions} of each benchmark, median shown; each Python cell's own runs")]
         _keep_raw(root, "machine.json", json.dumps(about))
         figures = cells.Figures()
@@ -234,7 +240,8 @@ def run(exercise_specs: list[str], options: Options, root: pathlib.Path = course
 
     in_course = course.exercise_names(root)
     tables = [cells.build_table(cell, figures, names, in_course) for cell in chosen]
-    command = " ".join(["./kata bench", *exercise_specs] + (["--reference"] if options.preset == "solutions" else []))
+    command = " ".join(["./kata bench", *exercise_specs] + (["--reference"] if options.preset == "solutions" else [])
+                       + ([f"--replay {options.replay}"] if options.replay else []))
     written = charts.write([c for c in catalogue.charts if charts.wanted(c, names)], figures, root / REPORT_DIR)
     text = report(tables, written, about, builds, command)
     report_path = root / REPORT_DIR / "report.md"
@@ -242,8 +249,8 @@ def run(exercise_specs: list[str], options: Options, root: pathlib.Path = course
 
     if options.readme:
         section = report(tables, written, about, builds, command + " --readme", f"{CHART_DIR.as_posix()}/",
-                         "### Measured")
-        update_readme(root, section.replace("\n### ", "\n#### "), written)
+                         "Measured", depth=3)
+        update_readme(root, section, written)
     if options.markdown:
         print(text)
     else:
