@@ -269,10 +269,11 @@ class MachineTest(unittest.TestCase):
     def test_the_tightest_quota_up_the_cgroup_tree_counts(self):
         with tempfile.TemporaryDirectory() as folder:
             root = pathlib.Path(folder)
-            (root / "a" / "b").mkdir(parents=True)
+            (root / "a" / "b" / "c").mkdir(parents=True)
             (root / "a" / "cpu.max").write_text("150000 100000\n")
-            (root / "a" / "b" / "cpu.max").write_text("max 100000\n")
-            (root / "self").write_text("0::/a/b\n")
+            (root / "a" / "b" / "cpu.max").write_text("200000 100000\n")
+            (root / "a" / "b" / "c" / "cpu.max").write_text("max 100000\n")
+            (root / "self").write_text("0::/a/b/c\n")
             self.assertEqual(machine.cgroup_quota(root, root / "self"), 1.5)
             (root / "self").write_text("0::/\n")
             self.assertIsNone(machine.cgroup_quota(root, root / "self"))
