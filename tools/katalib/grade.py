@@ -158,7 +158,7 @@ class Grader:
     def grade(self, submission: pathlib.Path) -> SubmissionGrade:
         # The sandbox user is one per machine: two graders sharing it would share its
         # process limit and kill each other's processes. Take turns.
-        with open(f"/tmp/kata-grade-{self.uid}.lock", "w") as lock:
+        with open(f"/tmp/kata-grade-{self.uid}.lock", "a") as lock:
             if self.uid is not None:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             return self._grade_alone(submission)
