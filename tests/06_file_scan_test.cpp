@@ -127,7 +127,7 @@ std::optional<Found> run_scan(Scan scan, const std::vector<fs::path>& roots,
         }
         return encode(result);
       },
-      20s);
+      10s);
   if (!outcome.ok()) {
     ADD_FAILURE() << name_of(scan) << ": " << outcome.describe();
     return std::nullopt;
@@ -172,7 +172,7 @@ std::string what_the_scan_throws(Scan scan, const ScanOptions& options, unsigned
         }
         return "no exception";
       },
-      20s);
+      10s);
   return outcome.describe();
 }
 
