@@ -1,1 +1,242 @@
+// Finding .py files in a tree of 100,000 files (./kata bench 06): the plain walk,
+// the notebook's process pool, oneTBB work stealing, and the real tools, `find`
+// and (where installed) `fdfind`, all on the same warm tree.
+//
+// Two trees from a fixed seed, generated once per run in a temp directory:
+//   lopsided: one huge top-level directory (20,000 files in one directory, plus
+//             400 subdirectories) beside 400 small ones: a pool that gives each
+//             worker whole top-level directories waits for the one with "huge".
+//   balanced: 16 top-level directories of the same shape and size.
+// About 10% of the files are .py; the decoys are .pyc, .py.bak, .txt, .json,
+// hidden files and hidden directories.
 #include "file_scan.hpp"
+
+#include <kata/cpus.hpp>
+#include <kata/errors.hpp>
+#include <kata/fd.hpp>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class Shape { lopsided, balanced };
+
+// A small fixed-seed generator: the same tree on every machine and every run.
+class Random {
+ public:
+  std::uint32_t next() {
+    state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::uint32_t>(state_ >> 33);
+  }
+
+ private:
+  std::uint64_t state_ = 2024;
+};
+
+void make_directory(const fs::path& path) {
+  if (::mkdir(path.c_str(), 0755) == -1 && errno != EEXIST) {
+    kata::throw_errno("mkdir " + path.native());
+  }
+}
+
+// `count` empty files in `directory`: about 10% .py, the rest decoys.
+void make_files(const fs::path& directory, int count, Random& random) {
+  static const char* const suffixes[] = {".py",     ".pyc", ".py.bak", ".txt", ".json",
+                                         ".c",      ".h",   ".md",     ".txt", ".rst"};
+  make_directory(directory);
+  for (int i = 0; i < count; ++i) {
+    const std::uint32_t r = random.next();
+    std::string name = (r % 20 == 0 ? ".file_" : "file_") + std::to_string(i) + suffixes[r % 10];
+    const fs::path file = directory / name;
+    kata::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd) {
+      kata::throw_errno("create " + file.native());
+    }
+  }
+}
+
+// A top-level directory: `subdirectories` of `files_each` files, every eighth one
+// hidden, every fourth one with a nested level.
+void make_top(const fs::path& top, int subdirectories, int files_each, Random& random) {
+  make_directory(top);
+  for (int s = 0; s < subdirectories; ++s) {
+    const fs::path sub = top / ((s % 8 == 7 ? ".sub_" : "sub_") + std::to_string(s));
+    if (s % 4 == 0) {
+      make_files(sub, files_each / 2, random);
+      make_files(sub / "nested", files_each - files_each / 2, random);
+    } else {
+      make_files(sub, files_each, random);
+    }
+  }
+}
+
+class TreeOnDisk {
+ public:
+  explicit TreeOnDisk(Shape shape) {
+    const char* tmpdir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe)
+    std::string pattern = std::string(tmpdir != nullptr ? tmpdir : "/tmp") + "/kata-bench-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      kata::throw_errno("mkdtemp " + pattern);
+    }
+    root_ = pattern;
+    Random random;
+    if (shape == Shape::lopsided) {
+      const fs::path huge = root_ / "huge";
+      make_files(huge, 20'000, random);              // one huge directory
+      make_top(huge, 400, 100, random);              // and 40,000 files below it
+      for (int t = 0; t < 400; ++t) {                // 400 small top-level directories
+        make_top(root_ / ("small_" + std::to_string(t)), 4, 25, random);
+      }
+    } else {
+      for (int t = 0; t < 16; ++t) {  // 16 x 6,250 files
+        make_top(root_ / ("top_" + std::to_string(t)), 50, 125, random);
+      }
+    }
+  }
+  ~TreeOnDisk() {
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+  }
+  TreeOnDisk(const TreeOnDisk&) = delete;
+  TreeOnDisk& operator=(const TreeOnDisk&) = delete;
+
+  [[nodiscard]] const fs::path& root() const { return root_; }
+
+ private:
+  fs::path root_;
+};
+
+// Built on first use, removed when the benchmark program exits.
+const fs::path& tree(Shape shape) {
+  static std::map<Shape, TreeOnDisk> trees;
+  auto it = trees.find(shape);
+  if (it == trees.end()) {
+    it = trees.try_emplace(shape, shape).first;
+  }
+  return it->second.root();
+}
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe)
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+    if (::access((dirs.substr(start, end - start) + "/" + program).c_str(), X_OK) == 0) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+// Runs a command with its output sent to /dev/null, and waits for it.
+void run_quietly(std::vector<std::string> argv) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (std::string& arg : argv) {
+    args.push_back(arg.data());
+  }
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int error = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    kata::throw_errno("posix_spawnp " + argv[0], error);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) == -1) {
+    if (errno != EINTR) {
+      kata::throw_errno("waitpid");
+    }
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error(argv[0] + " failed");
+  }
+}
+
+void report(benchmark::State& state, const kata::ScanResult& result) {
+  state.counters["py_files"] = static_cast<double>(result.files.size());
+}
+
+void BM_scan_sequential(benchmark::State& state, Shape shape) {
+  const std::vector<fs::path> roots{tree(shape)};
+  kata::ScanResult result;
+  for (auto _ : state) {
+    result = kata::scan_sequential(roots);
+  }
+  report(state, result);
+}
+
+void BM_scan_processes(benchmark::State& state, Shape shape) {
+  const std::vector<fs::path> roots{tree(shape)};
+  kata::ScanResult result;
+  for (auto _ : state) {
+    result = kata::scan_processes(roots, {}, kata::default_worker_count());
+  }
+  report(state, result);
+}
+
+void BM_scan_tbb(benchmark::State& state, Shape shape) {
+  const std::vector<fs::path> roots{tree(shape)};
+  kata::ScanResult result;
+  for (auto _ : state) {
+    result = kata::scan_tbb(roots);
+  }
+  report(state, result);
+}
+
+void BM_find(benchmark::State& state, Shape shape) {
+  const std::string root = tree(shape);
+  for (auto _ : state) {
+    run_quietly({"find", root, "-name", "*.py"});
+  }
+}
+
+void BM_fdfind(benchmark::State& state, Shape shape) {
+  if (!on_path("fdfind")) {
+    state.SkipWithError("fdfind is not installed (Debian: apt-get install fd-find)");
+    return;
+  }
+  const std::string root = tree(shape);
+  for (auto _ : state) {
+    run_quietly({"fdfind", "-u", "-e", "py", ".", root});
+  }
+}
+
+// Wall-clock time: the pool's and the tools' work happens in other processes.
+#define KATA_SCAN_BENCHMARK(function)                                               \
+  BENCHMARK_CAPTURE(function, lopsided, Shape::lopsided)                            \
+      ->Unit(benchmark::kMillisecond)                                               \
+      ->UseRealTime();                                                              \
+  BENCHMARK_CAPTURE(function, balanced, Shape::balanced)                            \
+      ->Unit(benchmark::kMillisecond)                                               \
+      ->UseRealTime()
+
+KATA_SCAN_BENCHMARK(BM_find);
+KATA_SCAN_BENCHMARK(BM_fdfind);
+KATA_SCAN_BENCHMARK(BM_scan_sequential);
+KATA_SCAN_BENCHMARK(BM_scan_processes);
+KATA_SCAN_BENCHMARK(BM_scan_tbb);
+
+}  // namespace
