@@ -1,6 +1,6 @@
 // Finding .py files in a tree of 100,000 files (./kata bench 06): the plain walk,
-// the notebook's process pool, oneTBB work stealing, and the real tools, `find`
-// and (where installed) `fdfind`, all on the same warm tree.
+// the notebook's process pool, oneTBB work stealing, the real tools, `find` and
+// (where installed) `fdfind`, and the notebook's Python cell, all on the same warm tree.
 //
 // Two trees from a fixed seed, generated once per run in a temp directory:
 //   lopsided: one huge top-level directory (20,000 files in one directory, plus
@@ -25,6 +25,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -59,8 +60,8 @@ void make_directory(const fs::path& path) {
 
 // `count` empty files in `directory`: about 10% .py, the rest decoys.
 void make_files(const fs::path& directory, int count, Random& random) {
-  static const char* const suffixes[] = {".py",     ".pyc", ".py.bak", ".txt", ".json",
-                                         ".c",      ".h",   ".md",     ".txt", ".rst"};
+  static const char* const suffixes[] = {".py", ".pyc", ".py.bak", ".txt", ".json",
+                                         ".c",  ".h",   ".md",     ".txt", ".rst"};
   make_directory(directory);
   for (int i = 0; i < count; ++i) {
     const std::uint32_t r = random.next();
@@ -100,9 +101,9 @@ class TreeOnDisk {
     Random random;
     if (shape == Shape::lopsided) {
       const fs::path huge = root_ / "huge";
-      make_files(huge, 20'000, random);              // one huge directory
-      make_top(huge, 400, 100, random);              // and 40,000 files below it
-      for (int t = 0; t < 400; ++t) {                // 400 small top-level directories
+      make_files(huge, 20'000, random);  // one huge directory
+      make_top(huge, 400, 100, random);  // and 40,000 files below it
+      for (int t = 0; t < 400; ++t) {    // 400 small top-level directories
         make_top(root_ / ("small_" + std::to_string(t)), 4, 25, random);
       }
     } else {
@@ -224,13 +225,80 @@ void BM_fdfind(benchmark::State& state, Shape shape) {
   }
 }
 
+// The notebook's cell, run by python3 on the same tree. It times itself (the
+// interpreter's start is not part of the cell) and prints milliseconds.
+constexpr const char* notebook_cell = R"(
+import os, sys, time
+from multiprocessing import Pool
+from pathlib import Path
+
+def find_py(top):
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        found.extend(os.path.join(dirpath, f) for f in filenames if f.endswith('.py'))
+    return found
+
+mode, root = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+tops = [os.path.join(root, d) for d in os.listdir(root)]
+if mode == 'walk':
+    files = [f for top in tops for f in find_py(top)]
+elif mode == 'pool':
+    with Pool() as pool:
+        files = [f for part in pool.map(find_py, tops) for f in part]
+else:
+    files = [str(p) for p in Path(root).glob('**/*.py')]
+print((time.perf_counter() - start) * 1000, len(files))
+)";
+
+void BM_python(benchmark::State& state, Shape shape, const char* mode) {
+  if (!on_path("python3")) {
+    state.SkipWithError("python3 is not installed");
+    return;
+  }
+  const std::string command =
+      std::string("python3 -c \"$KATA_CELL\" ") + mode + " '" + tree(shape).native() + "'";
+  ::setenv("KATA_CELL", notebook_cell, 1);  // NOLINT(concurrency-mt-unsafe): one thread here
+  double files = 0;
+  for (auto _ : state) {
+    FILE* output = ::popen(command.c_str(), "r");
+    if (output == nullptr) {
+      kata::throw_errno("popen python3");
+    }
+    double milliseconds = 0;
+    const int fields = std::fscanf(output, "%lf %lf", &milliseconds, &files);
+    if (::pclose(output) != 0 || fields != 2) {
+      state.SkipWithError("the python3 cell failed");
+      return;
+    }
+    state.SetIterationTime(milliseconds / 1000);
+  }
+  state.counters["py_files"] = files;
+}
+
+BENCHMARK_CAPTURE(BM_python, walk_lopsided, Shape::lopsided, "walk")
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+BENCHMARK_CAPTURE(BM_python, pool_lopsided, Shape::lopsided, "pool")
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+BENCHMARK_CAPTURE(BM_python, glob_lopsided, Shape::lopsided, "glob")
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+BENCHMARK_CAPTURE(BM_python, walk_balanced, Shape::balanced, "walk")
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+BENCHMARK_CAPTURE(BM_python, pool_balanced, Shape::balanced, "pool")
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
+
 // Wall-clock time: the pool's and the tools' work happens in other processes.
-#define KATA_SCAN_BENCHMARK(function)                                               \
-  BENCHMARK_CAPTURE(function, lopsided, Shape::lopsided)                            \
-      ->Unit(benchmark::kMillisecond)                                               \
-      ->UseRealTime();                                                              \
-  BENCHMARK_CAPTURE(function, balanced, Shape::balanced)                            \
-      ->Unit(benchmark::kMillisecond)                                               \
+#define KATA_SCAN_BENCHMARK(function)                    \
+  BENCHMARK_CAPTURE(function, lopsided, Shape::lopsided) \
+      ->Unit(benchmark::kMillisecond)                    \
+      ->UseRealTime();                                   \
+  BENCHMARK_CAPTURE(function, balanced, Shape::balanced) \
+      ->Unit(benchmark::kMillisecond)                    \
       ->UseRealTime()
 
 KATA_SCAN_BENCHMARK(BM_find);
