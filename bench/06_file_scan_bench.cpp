@@ -17,12 +17,14 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -176,6 +178,35 @@ void run_quietly(std::vector<std::string> argv) {
   }
 }
 
+// CPU seconds used so far by this process's threads and its reaped children.
+double cpu_seconds() {
+  double total = 0;
+  for (const int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage usage{};
+    if (::getrusage(who, &usage) == -1) {
+      kata::throw_errno("getrusage");
+    }
+    for (const timeval& t : {usage.ru_utime, usage.ru_stime}) {
+      total += static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    }
+  }
+  return total;
+}
+
+// Runs the benchmark loop and adds "cpu_ms": CPU time per scan over every thread
+// and process involved. Wall-clock time says how long you wait; cpu_ms says how
+// much work the machine did, and it barely moves when other programs load the machine.
+template <class Scan>
+void measure(benchmark::State& state, Scan scan) {
+  const double cpu_before = cpu_seconds();
+  for (auto _ : state) {
+    scan();
+  }
+  state.counters["cpu_ms"] =
+      (cpu_seconds() - cpu_before) * 1000 /
+      static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
+}
+
 void report(benchmark::State& state, const kata::ScanResult& result) {
   state.counters["py_files"] = static_cast<double>(result.files.size());
 }
@@ -183,35 +214,27 @@ void report(benchmark::State& state, const kata::ScanResult& result) {
 void BM_scan_sequential(benchmark::State& state, Shape shape) {
   const std::vector<fs::path> roots{tree(shape)};
   kata::ScanResult result;
-  for (auto _ : state) {
-    result = kata::scan_sequential(roots);
-  }
+  measure(state, [&] { result = kata::scan_sequential(roots); });
   report(state, result);
 }
 
 void BM_scan_processes(benchmark::State& state, Shape shape) {
   const std::vector<fs::path> roots{tree(shape)};
   kata::ScanResult result;
-  for (auto _ : state) {
-    result = kata::scan_processes(roots, {}, kata::default_worker_count());
-  }
+  measure(state, [&] { result = kata::scan_processes(roots, {}, kata::default_worker_count()); });
   report(state, result);
 }
 
 void BM_scan_tbb(benchmark::State& state, Shape shape) {
   const std::vector<fs::path> roots{tree(shape)};
   kata::ScanResult result;
-  for (auto _ : state) {
-    result = kata::scan_tbb(roots);
-  }
+  measure(state, [&] { result = kata::scan_tbb(roots); });
   report(state, result);
 }
 
 void BM_find(benchmark::State& state, Shape shape) {
   const std::string root = tree(shape);
-  for (auto _ : state) {
-    run_quietly({"find", root, "-name", "*.py"});
-  }
+  measure(state, [&] { run_quietly({"find", root, "-name", "*.py"}); });
 }
 
 void BM_fdfind(benchmark::State& state, Shape shape) {
@@ -220,9 +243,7 @@ void BM_fdfind(benchmark::State& state, Shape shape) {
     return;
   }
   const std::string root = tree(shape);
-  for (auto _ : state) {
-    run_quietly({"fdfind", "-u", "-e", "py", ".", root});
-  }
+  measure(state, [&] { run_quietly({"fdfind", "-u", "-e", "py", ".", root}); });
 }
 
 // The notebook's cell, run by python3 on the same tree. It times itself (the

@@ -7,6 +7,7 @@
 #include <kata/testing.hpp>
 
 #include <grp.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -500,10 +501,39 @@ TEST_F(FileScanTest, ScanProcessesWorksWithOneWorkerAndWithMoreWorkersThanDirect
   }
 }
 
+// Counts fork() calls in this (throwaway) child: glibc runs the atfork handlers
+// before every fork(), so the count is how many workers the pool started.
+int forks_seen = 0;
+
+std::string forks_for(const fs::path& root, unsigned workers) {
+  const auto outcome = run_in_child(
+      [&] {
+        ::pthread_atfork([] { ++forks_seen; }, nullptr, nullptr);
+        const ScanResult result = kata::scan_processes(std::vector<fs::path>{root}, {}, workers);
+        return std::to_string(forks_seen) + " forks, " + std::to_string(result.files.size()) +
+               " files";
+      },
+      10s);
+  return outcome.describe();
+}
+
+TEST_F(FileScanTest, ScanProcessesForksOneWorkerPerTopLevelDirectoryUpToWorkers) {
+  file("a/1.py");
+  file("b/2.py");
+  file("c/3.py");
+  file("top.py");
+  EXPECT_EQ(forks_for(root, 1), "returned \"1 forks, 4 files\"") << "one worker does every task";
+  EXPECT_EQ(forks_for(root, 2), "returned \"2 forks, 4 files\"") << "a pool of two processes";
+  EXPECT_EQ(forks_for(root, 16), "returned \"3 forks, 4 files\"")
+      << "never more workers than top-level directories";
+}
+
 TEST_F(FileScanTest, ARootWithOnlyFilesNeedsNoWorkers) {
   file("a.py");
   file("b.txt");
   expect_every_scan_finds({root}, {}, under_root({"a.py"}));
+  EXPECT_EQ(forks_for(root, 4), "returned \"0 forks, 1 files\"")
+      << "files directly in a root are matched by the parent: no task, no worker";
 }
 
 }  // namespace

@@ -34,9 +34,10 @@ struct ScanResult {
   std::vector<std::filesystem::path> errors;
 };
 
-// `roots` are scanned as if one after the other: several roots give one merged
-// result, and no roots give an empty one. A root is opened through symlinks (like
-// os.walk and `find -H`), below it the options decide.
+// `roots` is a span: pass a std::vector<std::filesystem::path>, a std::array, or
+// std::span(&one_root, 1). They are scanned as if one after the other: several
+// roots give one merged result, and no roots give an empty one. A root is opened through symlinks
+// (like os.walk and `find -H`), below it the options decide.
 
 // One thread, depth first: openat()/fdopendir() relative to the parent directory,
 // d_type instead of a stat() per entry.
