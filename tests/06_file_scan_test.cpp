@@ -191,6 +191,7 @@ class FileScanTest : public kata::testing::LeakCheckedTest {
   [[nodiscard]] std::vector<std::string> under_root(
       const std::vector<std::string>& relative) const {
     std::vector<std::string> paths;
+    paths.reserve(relative.size());
     for (const std::string& path : relative) {
       paths.push_back(root.native() + "/" + path);
     }

@@ -143,7 +143,9 @@ std::vector<Subdirectory> read_directory(OpenDirectory& directory, const ScanOpt
   std::vector<Subdirectory> subdirectories;
   for (;;) {
     errno = 0;  // readdir() returns nullptr both at the end and on error
-    const dirent* entry = ::readdir(directory.stream.get());
+    // readdir() is safe in threads that each read their own DIR stream (glibc
+    // deprecated readdir_r in 2.24); scan_tbb never shares a stream between threads.
+    const dirent* entry = ::readdir(directory.stream.get());  // NOLINT(concurrency-mt-unsafe)
     if (entry == nullptr) {
       if (errno != 0) {
         note_unreadable(findings, directory.path, "readdir");

@@ -145,12 +145,14 @@ void take_frames(Worker& worker, scan::Findings& findings) {
 // while we wait for another.
 void collect(std::vector<Worker>& workers, scan::Findings& findings) {
   std::vector<Worker*> open;
+  open.reserve(workers.size());
   for (Worker& worker : workers) {
     open.push_back(&worker);
   }
   std::array<std::byte, 65536> buffer{};
   while (!open.empty()) {
     std::vector<pollfd> fds;
+    fds.reserve(open.size());
     for (const Worker* worker : open) {
       fds.push_back({worker->from.get(), POLLIN, 0});
     }
