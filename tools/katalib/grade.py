@@ -10,6 +10,7 @@ grader, ctest and the build files stay out of its reach.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import pathlib
@@ -155,6 +156,14 @@ class Grader:
         self.uid = config.sandbox_uid if self.isolated else None
 
     def grade(self, submission: pathlib.Path) -> SubmissionGrade:
+        # The sandbox user is one per machine: two graders sharing it would share its
+        # process limit and kill each other's processes. Take turns.
+        with open(f"/tmp/kata-grade-{self.uid}.lock", "a") as lock:
+            if self.uid is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._grade_alone(submission)
+
+    def _grade_alone(self, submission: pathlib.Path) -> SubmissionGrade:
         started = time.monotonic()
         grades = [ExerciseGrade(e.name, self.config.weight(e.name)) for e in self.exercises]
         work = pathlib.Path(tempfile.mkdtemp(prefix="kata-grade-"))
