@@ -36,11 +36,11 @@ class Options:
 def choose_preset(exercise: course.Exercise, forced: str) -> tuple[str, str]:
     """The build to measure, and why (said beside the exercise's figures)."""
     if forced:
-        return forced, "as asked"
+        return forced, "as asked (--reference)" if forced == "solutions" else "as asked (--student)"
     entry = runner.cached(exercise)
     if entry and entry["compiled"] and entry["total"] and entry["passed"] == entry["total"]:
-        return "student", "your code: its tests pass"
-    return "solutions", f"the reference: your {exercise.number} does not pass its tests yet (./kata test {exercise.number})"
+        return "student", "its tests pass"
+    return "solutions", f"yours does not pass its tests yet (./kata test {exercise.number})"
 
 
 def measure_exercise(exercise: course.Exercise, catalogue: cells.Catalogue, tables: list[dict],
@@ -53,7 +53,7 @@ def measure_exercise(exercise: course.Exercise, catalogue: cells.Catalogue, tabl
     if not built.ok:
         figures.failures[exercise.name] = (f"{exercise.bench_target} does not build ({preset} build); "
                                            f"the compiler's first complaint:\n{built.first_error()}")
-        return f"{preset} build: does not build"
+        return f"{preset} build: {exercise.bench_target} does not build"
     binary = build.build_dir(preset, exercise.root) / exercise.bench_target
     names = catalogue.benchmark_names(exercise.name, tables) or gbench.list_tests(binary)
     setup = catalogue.exercises.get(exercise.name, {})
@@ -71,7 +71,8 @@ def measure_exercise(exercise: course.Exercise, catalogue: cells.Catalogue, tabl
     figures.benchmarks[exercise.name] = merged
     if errors:
         figures.failures[exercise.name] = errors[0]
-    return f"{preset} build, {why}"
+    where = "your code, build/" if preset == "student" else "the reference solutions, build-solutions/"
+    return f"{where}: {why}"
 
 
 def _launches(exercise: course.Exercise, setup: dict, binary: pathlib.Path, names: list[str]):

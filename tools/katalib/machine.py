@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pathlib
 import platform
+import sys
 
 
 def cpu_model() -> str:
@@ -74,5 +75,5 @@ def describe() -> list[tuple[str, str]]:
                  + (f"cgroup quota {quota:g} CPUs" if quota else "no cgroup CPU quota")),
         ("kernel", f"{platform.system()} {platform.release()} ({platform.machine()})"),
         ("load average", f"{load} (1, 5, 15 min) at the start"),
-        ("python", platform.python_version()),
+        ("python", f"{platform.python_version()} ({sys.executable}), which runs the notebook's cells"),
     ]
