@@ -113,8 +113,11 @@ def run_python(scripts: list[str], figures: cells.Figures, root: pathlib.Path) -
 
 
 def raw_name(exercise: str, suffix: str) -> str:
-    """The file a run's JSON is kept in: "09_mpi_map@ranks:4.json" for the suffix "/ranks:4"."""
-    return exercise + (f"@{suffix[1:]}" if suffix else "") + ".json"
+    """The file a run's JSON is kept in: "09_mpi_map@ranks=4.json" for the suffix "/ranks:4".
+
+    No ':' in a file name: Windows cannot check such a file out of git.
+    """
+    return exercise + (f"@{suffix[1:].replace(':', '=')}" if suffix else "") + ".json"
 
 
 def load_recorded(folder: pathlib.Path) -> cells.Figures:
@@ -124,7 +127,8 @@ def load_recorded(folder: pathlib.Path) -> cells.Figures:
         exercise, _, suffix = path.stem.partition("@")
         text = path.read_text(encoding="utf-8")
         if text.strip():
-            figures.benchmarks.setdefault(exercise, {}).update(gbench.parse(text, f"/{suffix}" if suffix else ""))
+            suffix = f"/{suffix.replace('=', ':')}" if suffix else ""
+            figures.benchmarks.setdefault(exercise, {}).update(gbench.parse(text, suffix))
     for path in sorted(folder.glob("python_*.jsonl")):
         figures.add_python_lines(path.read_text(encoding="utf-8"))
     return figures

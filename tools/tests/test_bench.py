@@ -1,7 +1,7 @@
 """`kata bench`'s report code on recorded inputs: nothing here times anything.
 
 tools/tests/data/bench/ holds a real run, trimmed (Google Benchmark JSON of 02,
-04 and 09 on 8 ranks, and the Python cells' JSON lines, NumPy skipped); the
+04 and 09 on 8 ranks, kept as bench.raw_name() names it, and the Python cells' JSON lines, NumPy skipped); the
 expected figures below are read off those files.
 """
 import json
@@ -45,7 +45,7 @@ class GoogleBenchmarkJsonTest(unittest.TestCase):
         self.assertAlmostEqual(figures["BM_online_cpus"].seconds, 21132.672313714105e-9)
 
     def test_a_suffix_tells_apart_runs_of_the_same_binary(self):
-        figures = gbench.parse((RECORDED / "09_mpi_map@ranks:8.json").read_text(), "/ranks:8")
+        figures = gbench.parse((RECORDED / "09_mpi_map@ranks=8.json").read_text(), "/ranks:8")
         self.assertEqual(list(figures), ["BM_sleepy_static/iterations:2/real_time/ranks:8"])
 
     def test_text_around_the_json_is_ignored_and_errors_are_kept(self):
