@@ -253,7 +253,7 @@ def cmd_bench(args) -> int:
 
     from . import bench
 
-    if not prereqs.ensure():
+    if not prereqs.ensure(for_bench=True):
         return 2
     preset = "solutions" if args.reference else "student" if args.student else ""
     options = bench.Options(repetitions=args.repetitions, min_time=args.min_time, preset=preset,

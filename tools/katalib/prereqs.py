@@ -23,6 +23,13 @@ PACKAGES = {
     "openmpi-bin": "mpiexec",
 }
 
+# What only `kata bench` needs: NumPy for the notebook's vectorized cell, and fd
+# for a second real tool beside find. Without them those rows are skipped.
+BENCH_PACKAGES = {
+    "python3-numpy": "/usr/lib/python3/dist-packages/numpy",
+    "fd-find": "fdfind",
+}
+
 
 def _present(probe: str) -> bool:
     if probe.startswith("/"):
@@ -43,9 +50,9 @@ def _dpkg_installed(package: str) -> bool | None:
     return result.returncode == 0 and result.stdout.strip() == "installed"
 
 
-def missing_packages() -> list[str]:
+def missing_packages(packages: dict[str, str] = PACKAGES) -> list[str]:
     missing = []
-    for package, probe in PACKAGES.items():
+    for package, probe in packages.items():
         installed = _dpkg_installed(package)
         if installed is False or (installed is None and not _present(probe)):
             missing.append(package)
@@ -56,9 +63,10 @@ def install_command(packages: list[str]) -> list[str]:
     return ["apt-get", "install", "-y", "--no-install-recommends", *packages]
 
 
-def ensure(quiet: bool = False) -> bool:
+def ensure(quiet: bool = False, for_bench: bool = False) -> bool:
     """Makes sure everything is installed. Returns False (after saying what to do) if not."""
-    missing = missing_packages()
+    wanted = {**PACKAGES, **BENCH_PACKAGES} if for_bench else PACKAGES
+    missing = missing_packages(wanted)
     if not missing:
         return True
     can_install = os.geteuid() == 0 and shutil.which("apt-get") is not None
@@ -75,7 +83,7 @@ def ensure(quiet: bool = False) -> bool:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run([*install_command(missing), "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    still_missing = missing_packages()
+    still_missing = missing_packages(wanted)
     if still_missing:
         print("apt-get did not install: " + ", ".join(still_missing), file=sys.stderr)
         return False
