@@ -8,8 +8,13 @@ import xml.etree.ElementTree as ElementTree
 from .grade import ExerciseGrade, SubmissionGrade
 
 
-def _first_line(text: str, limit: int = 80) -> str:
-    line = next((l for l in text.splitlines() if l.strip()), "")
+def _first_line(text: str, limit: int = 100) -> str:
+    """The test's name and the first line that says something: not gtest's bare
+    "file:line: Failure" location lines."""
+    head, _, body = text.partition(": ")
+    useful = (l.strip() for l in body.splitlines())
+    said = next((l for l in useful if l and not l.endswith("Failure")), "")
+    line = f"{head}: {said}" if said else head
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -26,7 +31,11 @@ def markdown(submissions: list[SubmissionGrade]) -> str:
                 "", f"Graded in {submission.seconds:.0f} s.", "",
                 "| exercise | tests | points | first failure |", "| --- | --- | --- | --- |"]
         for grade in submission.exercises:
-            failure = _first_line(grade.message).replace("|", "\\|")
+            if grade.compiled:
+                failure = _first_line(grade.message)
+            else:
+                failure = next((l.strip() for l in grade.message.splitlines() if "error" in l), "")[:100]
+            failure = failure.replace("|", "\\|")
             out.append(f"| {grade.name} | {_status(grade)} | {grade.points:g} / {grade.weight:g} | {failure} |")
         out.append("")
         for grade in submission.exercises:
