@@ -8,7 +8,6 @@
 #include <kata/cpus.hpp>
 #include <kata/testing.hpp>
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -244,10 +243,8 @@ TEST_F(PoolMapTest, MapKeepsTheOrderWhenLaterChunksFinishFirst) {
 TEST_F(PoolMapTest, MapRunsEveryItemExactlyOnce) {
   run_checked([] {
     constexpr std::size_t n = 10'007;
-    void* shared =
-        ::mmap(nullptr, n * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    check(shared != MAP_FAILED, "mmap failed");
-    g_calls = static_cast<int*>(shared);
+    kata::testing::SharedArray<int> calls(n);
+    g_calls = calls.data();
     ProcessPool pool(3);
     for (const std::size_t chunk : {std::size_t{0}, std::size_t{7}}) {
       std::fill(g_calls, g_calls + n, 0);
@@ -259,7 +256,6 @@ TEST_F(PoolMapTest, MapRunsEveryItemExactlyOnce) {
                                    std::to_string(g_calls[i]) + " times, not once");
       }
     }
-    ::munmap(shared, n * sizeof(int));
   });
 }
 

@@ -6,7 +6,6 @@
 #include <kata/testing.hpp>
 
 #include <signal.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -28,6 +27,7 @@ using namespace std::chrono_literals;
 using kata::ChildProcess;
 using kata::fork_child;
 using kata::testing::run_in_child;
+using kata::testing::SharedArray;
 
 class PipeQueueTest : public kata::testing::LeakCheckedTest {};
 class ShmQueueTest : public kata::testing::LeakCheckedTest {};
@@ -45,29 +45,17 @@ void check(bool condition, const std::string& message) {
   }
 }
 
-// An array in a shared anonymous mapping: what one process stores there, every
-// process forked after the mapping was made sees.
-template <class T>
-class SharedArray {
- public:
-  explicit SharedArray(std::size_t size) : size_(size) {
-    void* memory = ::mmap(nullptr, size * sizeof(T), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-      throw std::system_error(errno, std::generic_category(), "mmap");
+// seen[p * each + i] counts the consumers that got message i of producer p.
+void check_each_arrived_once(SharedArray<std::atomic<int>>& seen, std::int64_t each) {
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    if (seen[k] != 1) {
+      const auto producer = static_cast<std::int64_t>(k) / each;
+      const auto sequence = static_cast<std::int64_t>(k) % each;
+      fail("message " + std::to_string(sequence) + " of producer " + std::to_string(producer) +
+           " arrived " + std::to_string(seen[k].load()) + " times in all consumers, not once");
     }
-    data_ = static_cast<T*>(memory);
-    std::uninitialized_value_construct_n(data_, size);
   }
-  ~SharedArray() { ::munmap(data_, size_ * sizeof(T)); }
-  SharedArray(const SharedArray&) = delete;
-  SharedArray& operator=(const SharedArray&) = delete;
-  T& operator[](std::size_t i) { return data_[i]; }
-
- private:
-  T* data_ = nullptr;
-  std::size_t size_;
-};
+}
 
 // A message names who sent it and when: a producer and its sequence number, so
 // the consumer can tell a lost, a duplicated and an invented message apart.
@@ -257,14 +245,7 @@ TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
         wait_all(producers, "a producer");
         wait_all(consumers, "a consumer");
         check(invented[0] == 0, "consumers got messages no producer put (torn or invented)");
-        for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
-          if (seen[static_cast<std::size_t>(k)] != 1) {
-            fail("message " + std::to_string(k % kEach) + " of producer " +
-                 std::to_string(k / kEach) + " arrived " +
-                 std::to_string(seen[static_cast<std::size_t>(k)].load()) +
-                 " times in all consumers, not once");
-          }
-        }
+        check_each_arrived_once(seen, kEach);
         return std::string("ok");
       },
       30s);
@@ -502,14 +483,7 @@ TEST_F(ShmQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
         queue.close();  // the consumers drain what is left, then get() says nullopt
         wait_all(consumers, "a consumer");
         check(invented[0] == 0, "consumers got messages no producer put");
-        for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
-          if (seen[static_cast<std::size_t>(k)] != 1) {
-            fail("message " + std::to_string(k % kEach) + " of producer " +
-                 std::to_string(k / kEach) + " arrived " +
-                 std::to_string(seen[static_cast<std::size_t>(k)].load()) +
-                 " times in all consumers, not once");
-          }
-        }
+        check_each_arrived_once(seen, kEach);
         return std::string("ok");
       },
       30s);

@@ -5,16 +5,20 @@
 // must fail its test, never hang the run.
 #pragma once
 
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace kata::testing {
@@ -61,6 +65,35 @@ class TempDir {
 
 // Writes `contents` to `file`, creating its parent directories; throws on failure.
 void write_file(const std::filesystem::path& file, std::string_view contents);
+
+// An array of T in a shared anonymous mapping, for counters that tests read after
+// processes forked from it wrote them (how many times each item ran, how many ran
+// at once). T must be safe to share between processes: plain integers, or
+// lock-free std::atomic. Made before the fork; unmapped when it dies.
+template <class T>
+class SharedArray {
+ public:
+  explicit SharedArray(std::size_t size) : size_(size) {
+    void* memory = ::mmap(nullptr, size * sizeof(T), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+      throw std::system_error(errno, std::generic_category(), "mmap of a shared array");
+    }
+    data_ = static_cast<T*>(memory);
+    std::uninitialized_value_construct_n(data_, size);
+  }
+  ~SharedArray() { ::munmap(data_, size_ * sizeof(T)); }
+  SharedArray(const SharedArray&) = delete;
+  SharedArray& operator=(const SharedArray&) = delete;
+
+  T& operator[](std::size_t i) { return data_[i]; }
+  [[nodiscard]] T* data() noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_;
+};
 
 // How a body run by run_in_child() ended.
 struct ChildOutcome {
