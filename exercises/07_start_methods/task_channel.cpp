@@ -1,4 +1,4 @@
-// Given, the same file in exercises/ and solutions/: how a child hands its
+// Given (solutions/ holds a link to this file): how a child hands its
 // outcome to the parent, whichever way the child was started.
 //
 // One message per child on a pipe: a kind byte, then the 8-byte value, or the
