@@ -2,19 +2,18 @@
 //
 // Two tables in one run. The price list: what one message, one byte and one
 // process cost (first, while this process is still small). The ladder: one map of
-// a million squares, from the plain loop up through the ways of spreading it over
-// processes and threads; its "per_item" column is the cost of the work per item.
-// README.md builds the cost model from them.
+// a million squares, the plain loop and shm_map; its "per_item" column is the cost
+// of the work per item. README.md builds the cost model from them.
+//
+// This exercise's functions alone: the ladder's process-pool and oneTBB rungs are
+// exercise 02's (its benchmark's BM_million_pool and BM_million_tbb_map), and
+// bench/cells.json sets them on the same chart.
 #include "ipc_overhead.hpp"
-#include "pool_map.hpp"
 
 #include <benchmark/benchmark.h>
-#include <oneapi/tbb/blocked_range.h>
-#include <oneapi/tbb/parallel_for.h>
 
 #include <cstdint>
 #include <exception>
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -49,17 +48,6 @@ std::vector<std::int64_t> sequential_map(kata::Task task, std::span<const std::i
   for (std::size_t i = 0; i < in.size(); ++i) {
     out[i] = task(in[i]);
   }
-  return out;
-}
-
-std::vector<std::int64_t> tbb_map_direct(kata::Task task, std::span<const std::int64_t> in) {
-  std::vector<std::int64_t> out(in.size());
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, in.size()),
-                    [&](const tbb::blocked_range<std::size_t>& range) {
-                      for (std::size_t i = range.begin(); i != range.end(); ++i) {
-                        out[i] = task(in[i]);
-                      }
-                    });
   return out;
 }
 
@@ -160,35 +148,5 @@ BENCHMARK(BM_map_shm)
     ->Args({1'000'000, 2})
     ->Args({1'000'000, 8})
     ->UseRealTime();
-
-// Args: items, chunk (0: automatic, auto_chunk(items, 2)). Exercise 02's pool of 2
-// workers, made once outside the timed loop: what each message pair costs. Chunk 1
-// runs on 100,000 items only: at one round trip per item, a million take too long.
-void BM_map_pool(benchmark::State& state) {
-  const auto& in = items(static_cast<std::size_t>(state.range(0)));
-  const auto chunk = static_cast<std::size_t>(state.range(1));
-  const kata::Task task = opaque_square();
-  std::optional<kata::ProcessPool> pool;
-  if (!run_or_skip(state, [&] { pool.emplace(2); })) {
-    return;
-  }
-  for (auto _ : state) {
-    if (!run_or_skip(state, [&] { benchmark::DoNotOptimize(pool->map(task, in, chunk)); })) {
-      break;
-    }
-  }
-  count_items(state, in.size());
-}
-BENCHMARK(BM_map_pool)->Args({100'000, 1})->Args({1'000'000, 0})->UseRealTime();
-
-void BM_map_tbb(benchmark::State& state) {
-  const auto& in = items(static_cast<std::size_t>(state.range(0)));
-  const kata::Task task = opaque_square();
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(tbb_map_direct(task, in));
-  }
-  count_items(state, in.size());
-}
-BENCHMARK(BM_map_tbb)->Arg(1000)->Arg(1'000'000)->UseRealTime();
 
 }  // namespace

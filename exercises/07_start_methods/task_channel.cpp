@@ -1,4 +1,4 @@
-// Given (solutions/ holds a link to this file): how a child hands its
+// Given, compiled from here in every build: how a child hands its
 // outcome to the parent, whichever way the child was started.
 //
 // One message per child on a pipe: a kind byte, then the 8-byte value, or the

@@ -1,4 +1,4 @@
-// Given (solutions/ holds a link to this file): the registry of tasks by name.
+// Given, compiled from here in every build: the registry of tasks by name.
 #include "start_methods.hpp"
 
 #include <functional>

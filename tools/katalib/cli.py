@@ -205,6 +205,8 @@ def cmd_grade(args) -> int:
         return 2
     exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
     config = grade.Config.load(pathlib.Path(args.config) if args.config else course.ROOT / "grading.json")
+    # The weights are the manifests'; a --config file's "weights" may override them.
+    config.weights = {**{e.name: e.weight for e in course.exercises()}, **config.weights}
     grader = grade.Grader(exercises, config)
     if not grader.isolated:
         print(term.warn("Not root: submissions run as you, with resource limits only. "
@@ -242,6 +244,12 @@ def cmd_verify(args) -> int:
         print("kata verify needs the reference solutions (solutions/), which a student copy does not have.",
               file=sys.stderr)
         return 2
+    problems = course.check()
+    if problems:
+        for problem in problems:
+            print(term.bad("manifest: ") + problem)
+        print(f"verify: {len(problems)} problems in the course's manifests; nothing was built")
+        return 1
     if not prereqs.ensure():
         return 2
     exercises = [course.find(name) for name in args.only] if args.only else course.exercises()
@@ -339,7 +347,7 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         return args.run(args)
-    except course.UnknownExercise as error:
+    except (course.UnknownExercise, course.ManifestError) as error:
         print(error, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

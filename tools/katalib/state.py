@@ -30,7 +30,7 @@ def save(name: str, data: dict, root: pathlib.Path = ROOT) -> None:
 def fingerprint(exercise: Exercise) -> str:
     """A hash of everything a test result depends on: when it is unchanged, so is the result."""
     digest = hashlib.sha256()
-    files = [*exercise.folder.rglob("*.?pp"), exercise.test_file,
+    files = [*exercise.folder.rglob("*.?pp"), exercise.manifest_path, exercise.test_file,
              *(exercise.root / "common").rglob("*.?pp"), exercise.root / "CMakeLists.txt"]
     for file in sorted(set(files)):
         if file.is_file():

@@ -1,7 +1,6 @@
 """The student's day: watch (polling), reset, and the status cache."""
 import os
 import pathlib
-import re
 import shutil
 import subprocess
 import sys
@@ -18,9 +17,9 @@ ROOT = course.ROOT
 def make_fake_course(test: unittest.TestCase) -> course.Exercise:
     """A course of one exercise in a scratch git repository, nothing built."""
     root = pathlib.Path(test.enterContext(tempfile.TemporaryDirectory(prefix="kata-loop-")))
-    (root / "CMakeLists.txt").write_text("kata_exercise(01_x)\n")
     folder = root / "exercises/01_x"
     folder.mkdir(parents=True)
+    (folder / "exercise.json").write_text('{"title": "X", "weight": 100, "headers": ["x.hpp"], "stub_files": ["x.cpp"]}')
     (folder / "x.cpp").write_text("// the stub\n")
     (folder / "x.hpp").write_text("// the contract\n")
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
@@ -96,8 +95,9 @@ class WatchEndToEndTest(unittest.TestCase):
         at_top = lambda folder, names: {  # noqa: E731
             n for n in names if n in (".git", ".kata", "__pycache__") or (pathlib.Path(folder) == ROOT and n.startswith("build"))}
         shutil.copytree(ROOT, copy, ignore=at_top)
-        cmake = copy / "CMakeLists.txt"
-        cmake.write_text(re.sub(r"^kata_exercise\((?!01_).*\n", "", cmake.read_text(), flags=re.M))
+        for manifest in (copy / "exercises").glob("*/exercise.json"):
+            if not manifest.parent.name.startswith("01_"):
+                manifest.unlink()  # the course is 01 alone
         git = ["git", "-C", str(copy), "-c", "user.name=t", "-c", "user.email=t@t"]
         subprocess.run([*git, "init", "-q"], check=True)
         subprocess.run([*git, "add", "-A"], check=True)

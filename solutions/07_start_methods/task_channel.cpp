@@ -1,1 +1,0 @@
-../../exercises/07_start_methods/task_channel.cpp
