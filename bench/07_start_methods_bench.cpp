@@ -146,3 +146,16 @@ void BM_run_in_child_forkserver(benchmark::State& state) {
 BENCHMARK(BM_run_in_child_forkserver)->Apply(parent_sizes);
 
 }  // namespace
+
+// This exercise's own main(), not common/'s: a spawned child of this program
+// starts here too, and must run its task before anything else.
+int main(int argc, char** argv) {
+  kata::spawn_entry_hook(argc, argv);  // returns at once, except in a spawned child
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+    return 1;
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -108,7 +108,7 @@ function(kata_exercise name manifest)
     endif()
   endforeach()
 
-  add_library(${name} OBJECT ${sources})
+  add_library(${name} STATIC ${sources})
   target_include_directories(${name} PUBLIC "${header_dir}")
   target_link_libraries(${name} PUBLIC kata::common TBB::tbb ${libraries})
 

@@ -532,3 +532,11 @@ TEST_F(StartMethodsTest, TheForkserverExitsWhenItsProgramDoes) {
 // test process, so a hook that did not return at once would fail them all.
 
 }  // namespace
+
+// This exercise's own main(), not common/'s: a spawned child of this program
+// starts here too, and must run its task before anything else.
+int main(int argc, char** argv) {
+  kata::spawn_entry_hook(argc, argv);  // returns at once, except in a spawned child
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

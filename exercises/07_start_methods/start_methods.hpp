@@ -46,7 +46,7 @@ void start_forkserver();
 // the server exits when this process does, as its socket closes.
 void stop_forkserver();
 
-// The first thing main() does (common/'s test and benchmark mains call it): in a
+// The first thing main() does (this exercise's test and benchmark mains call it): in a
 // normal run it returns at once; in a child started by StartMethod::spawn it runs
 // the task named on the command line, delivers its result, and _exits without
 // returning. The C++ face of Python's `if __name__ == "__main__":`.
