@@ -15,7 +15,7 @@
 // at once with an arena alone, and with run_tbb()'s arena plus global_control.
 #include "sleepy_workload.hpp"
 
-#include <sys/mman.h>
+#include <kata/shared_memory.hpp>
 
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/blocked_range.h>
@@ -49,15 +49,7 @@ struct SleepLog {
 };
 
 SleepLog& sleep_log() {
-  static SleepLog* const log = [] {
-    void* memory =
-        mmap(nullptr, sizeof(SleepLog), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-      std::perror("mmap");
-      std::abort();
-    }
-    return new (memory) SleepLog;
-  }();
+  static const kata::Shared<SleepLog> log;  // first used in the parent, before any fork
   return *log;
 }
 

@@ -13,7 +13,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 using kata::testing::TempDir;
 using kata::testing::write_file;
 
@@ -23,7 +23,7 @@ class CpuCountTest : public kata::testing::LeakCheckedTest {};
 // oneTBB caches its view of the machine on first use, so the TBB tests run only in
 // such children: this process never initialises oneTBB itself.
 kata::testing::ChildOutcome count_pinned_to_one_cpu(unsigned (*count)()) {
-  return run_in_child(
+  return run_with_deadline(
       [count] {
         cpu_set_t allowed;
         CPU_ZERO(&allowed);
@@ -75,7 +75,7 @@ TEST_F(CpuCountTest, TbbInAPinnedChildUsesOneThread) {
 
 TEST_F(CpuCountTest, TbbUnpinnedUsesTheAffinityMask) {
   const auto outcome =
-      run_in_child([] { return std::to_string(kata::tbb_default_concurrency()); }, 10s);
+      run_with_deadline([] { return std::to_string(kata::tbb_default_concurrency()); }, 10s);
   cpu_set_t allowed;
   ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
   EXPECT_EQ(outcome.describe(), "returned \"" + std::to_string(CPU_COUNT(&allowed)) + "\"");

@@ -1,7 +1,7 @@
 // Tests of exercise 02: the process pool (order, every item once, work in the workers,
 // full pipes, failures, replacement of dead workers, leaks) and tbb_map.
 //
-// Every test runs its pools inside run_in_child() with a deadline, so a pool that
+// Every test runs its pools inside run_with_deadline() with a deadline, so a pool that
 // hangs or crashes fails its test instead of hanging the run.
 #include "pool_map.hpp"
 
@@ -122,7 +122,7 @@ std::vector<std::int64_t> sequential(kata::Task task, const std::vector<std::int
   return results;
 }
 
-// Throws (for run_in_child to report) at the first result that is not what a
+// Throws (for run_with_deadline to report) at the first result that is not what a
 // sequential loop gives.
 void check_results(const std::vector<std::int64_t>& got, const std::vector<std::int64_t>& want,
                    const std::string& what) {
@@ -152,7 +152,7 @@ void check(bool condition, const std::string& failure) {
 
 // Runs `body` in a child with a deadline; the test passes when the body returns.
 void run_checked(const std::function<void()>& body, std::chrono::milliseconds deadline = 20s) {
-  const auto outcome = kata::testing::run_in_child(
+  const auto outcome = kata::testing::run_with_deadline(
       [&] {
         body();
         return std::string("ok");

@@ -1,18 +1,18 @@
 // Tests of exercise 03: the measurements (round trip, bandwidth, process start),
 // Python's chunking heuristic, and shm_map.
 //
-// Every measurement runs inside run_in_child(), so a hang fails within a deadline,
+// Every measurement runs inside run_with_deadline(), so a hang fails within a deadline,
 // and checks there that it really forked, reaped its children and closed its fds.
 // The tests count forks with a pthread_atfork() handler: the measurements must use fork().
 #include "ipc_overhead.hpp"
 
 #include <kata/cpus.hpp>
 #include <kata/errors.hpp>
+#include <kata/shared_memory.hpp>
 #include <kata/testing.hpp>
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,7 +37,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 
 // ---------------------------------------------------------------------------
 // Watching forks from the inside.
@@ -89,15 +89,11 @@ void on_fork_in_child() {
   probe->children.fetch_add(1);
 }
 
-// Call once at the start of a run_in_child() body (never in the test process:
+// Call once at the start of a run_with_deadline() body (never in the test process:
 // pthread_atfork handlers cannot be removed).
 void install_fork_probe() {
-  void* shared =
-      mmap(nullptr, sizeof(ForkProbe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (shared == MAP_FAILED) {
-    throw std::runtime_error("mmap for the fork probe failed");
-  }
-  probe = new (shared) ForkProbe;
+  static kata::Shared<ForkProbe> shared;  // for the life of this (throwaway) process
+  probe = shared.get();
   if (pthread_atfork(nullptr, on_fork_in_parent, on_fork_in_child) != 0) {
     throw std::runtime_error("pthread_atfork failed");
   }
@@ -149,7 +145,7 @@ std::string leaks_since(const Snapshot& before) {
 // after forking at least `min_forks` children, and left no child, fd or mapping behind.
 std::string measure(const std::function<double()>& call, int min_forks, double low, double high,
                     std::chrono::milliseconds deadline = 10s) {
-  return run_in_child(
+  return run_with_deadline(
              [&] {
                install_fork_probe();
                const Snapshot before;
@@ -176,7 +172,7 @@ const std::string ok = "returned \"ok\"";
 // "runtime_error: ...", "WorkerError: ...", "returned", or another exception's text.
 std::string what_throws(const std::function<void()>& call, bool corrupt = false,
                         std::chrono::milliseconds deadline = 10s) {
-  return run_in_child(
+  return run_with_deadline(
              [&] {
                install_fork_probe();
                const Snapshot before;
@@ -416,7 +412,7 @@ std::vector<std::int64_t> sample(std::size_t n) {
 // leak checks; "ok" or what went wrong.
 std::string check_shm_map(kata::Task task, std::size_t n, unsigned workers,
                           std::chrono::milliseconds deadline = 10s) {
-  return run_in_child(
+  return run_with_deadline(
              [&] {
                const auto items = sample(n);
                const Snapshot before;
@@ -456,7 +452,7 @@ TEST_F(IpcOverheadTest, ShmMapOfAMillionItemsMatchesASequentialMap) {
 // ran every task, that there are `expected_workers` of them, and that each one
 // got a single contiguous range, the sizes differing by at most one.
 std::string check_partition(std::size_t n, unsigned workers, unsigned expected_workers) {
-  return run_in_child(
+  return run_with_deadline(
              [&] {
                const std::vector<std::int64_t> items(n, 0);
                const auto pids = kata::shm_map(own_pid, items, workers);
@@ -506,7 +502,7 @@ TEST_F(IpcOverheadTest, ShmMapWithZeroWorkersUsesTheDefaultWorkerCount) {
 }
 
 TEST_F(IpcOverheadTest, ShmMapWorkersWriteIntoASharedMapping) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         const int in_caller = shared_mappings();
         const std::vector<std::int64_t> items(4, 0);

@@ -9,9 +9,9 @@
 #include "sleepy_workload.hpp"
 
 #include <kata/errors.hpp>
+#include <kata/shared_memory.hpp>
 #include <kata/testing.hpp>
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -22,8 +22,8 @@
 #include <csignal>
 #include <cstdint>
 #include <limits>
-#include <new>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -33,7 +33,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 
 // Every item a test passes is below this: it indexes the per-item records.
 constexpr std::size_t kMaxItems = 256;
@@ -50,7 +50,7 @@ constexpr auto kOneTooManyLimit = 1s;
 constexpr auto kDeadline = 20s;
 
 // What the jobs record. It lives in a MAP_SHARED anonymous mapping, so the jobs'
-// writes are seen by the test whichever process (worker, or run_in_child's child)
+// writes are seen by the test whichever process (worker, or run_with_deadline's child)
 // ran them.
 struct Probe {
   std::array<std::atomic<int>, kMaxItems> runs{};   // how often each item ran
@@ -75,14 +75,12 @@ class ProbeTest : public kata::testing::LeakCheckedTest {
  protected:
   void SetUp() override {
     LeakCheckedTest::SetUp();
-    void* memory =
-        mmap(nullptr, sizeof(Probe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    ASSERT_NE(memory, MAP_FAILED) << "mmap of the test's shared probe failed";
-    probe = new (memory) Probe;
+    shared_probe_.emplace();
+    probe = shared_probe_->get();
   }
   void TearDown() override {
-    munmap(probe, sizeof(Probe));
     probe = nullptr;
+    shared_probe_.reset();
     LeakCheckedTest::TearDown();
   }
 
@@ -102,6 +100,9 @@ class ProbeTest : public kata::testing::LeakCheckedTest {
     }
     return wrong;
   }
+
+ private:
+  std::optional<kata::Shared<Probe>> shared_probe_;  // made before any fork, in SetUp
 };
 
 void record_start(std::int64_t item) {
@@ -198,7 +199,7 @@ const std::string kNoException = "returned \"no exception\"";
 // must be reaped, on every path.
 template <class Call>
 kata::testing::ChildOutcome outcome_of(Call call) {
-  return run_in_child(
+  return run_with_deadline(
       [call] {
         std::string result;
         try {
@@ -270,7 +271,7 @@ TEST_F(RunProcesses, EightWorkersNeverRunNineJobsAtOnce) {
 TEST_F(RunProcesses, JobsRunInForkedWorkersNeverInTheCaller) {
   probe->target = 3;
   const auto items = items_from_zero(30);
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [&] {
         kata::run_processes(recording_job, items, 3);
         return std::to_string(getpid());

@@ -21,7 +21,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 
 using Square = void (*)(std::span<const std::int32_t>, std::span<std::int32_t>);
 
@@ -136,7 +136,7 @@ class SimdTest : public kata::testing::LeakCheckedTest,
 const std::string kAllRight = "returned \"\"";
 
 TEST_P(SimdTest, SquaresEveryLengthUpToThreeRegistersAndATail) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [this] {
         for (std::size_t n = 0; n <= 3 * kLanes + 1; ++n) {
           Buffer in(n, 0);
@@ -153,7 +153,7 @@ TEST_P(SimdTest, SquaresEveryLengthUpToThreeRegistersAndATail) {
 }
 
 TEST_P(SimdTest, SquaresSpansThatStartOneElementPastAnAlignedAddress) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [this] {
         for (std::size_t n : {std::size_t{0}, std::size_t{1}, kLanes - 1, kLanes, kLanes + 1,
                               3 * kLanes + 1, std::size_t{1000}, std::size_t{1001}}) {
@@ -178,7 +178,7 @@ TEST_P(SimdTest, SquaresSpansThatStartOneElementPastAnAlignedAddress) {
 }
 
 TEST_P(SimdTest, ThrowsInvalidArgumentWhenOutIsShorterThanIn) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [this] {
         for (std::size_t n : {std::size_t{1}, kLanes, std::size_t{1000}}) {
           Buffer in(n, 0);
@@ -202,7 +202,7 @@ TEST_P(SimdTest, ThrowsInvalidArgumentWhenOutIsShorterThanIn) {
 }
 
 TEST_P(SimdTest, LeavesOutBeyondInSizeUntouched) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [this] {
         for (std::size_t n : {std::size_t{0}, std::size_t{1}, kLanes + 1, std::size_t{1000}}) {
           Buffer in(n, 0);
@@ -222,7 +222,7 @@ TEST_P(SimdTest, LeavesOutBeyondInSizeUntouched) {
 }
 
 TEST_P(SimdTest, SquaresNegativeInputs) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [this] {
         Buffer in(4 * kLanes + 3, 0);
         for (std::size_t i = 0; i < in.span().size(); ++i) {
@@ -235,7 +235,7 @@ TEST_P(SimdTest, SquaresNegativeInputs) {
 }
 
 TEST_P(SimdTest, SquaresTheExtremesPlusAndMinus46340) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [this] {
         const std::int32_t extremes[] = {46340, -46340, 46339, -46339, 0, 1, -1};
         Buffer in(5 * kLanes + 3, 0);
@@ -253,7 +253,7 @@ TEST_P(SimdTest, SquaresSeveralMillionValues) {
   // Past kStreamingBytes: the size at which square_simd and square_tbb stream.
   constexpr std::size_t kSize = 5'000'011;
   static_assert(kSize * sizeof(std::int32_t) > kata::kStreamingBytes);
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [this] {
         std::mt19937 random(5);
         std::uniform_int_distribution<std::int32_t> value(-46340, 46340);

@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using kata::ScanOptions;
 using kata::ScanResult;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 using kata::testing::TempDir;
 using kata::testing::write_file;
 
@@ -99,7 +99,7 @@ struct RunOptions {
 // left an fd open or a child process behind.
 std::optional<Found> run_scan(Scan scan, const std::vector<fs::path>& roots,
                               const ScanOptions& options = {}, const RunOptions& run = {}) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [&] {
         if (run.as_nobody) {
           become_nobody();
@@ -154,7 +154,7 @@ void expect_every_scan_finds(const std::vector<fs::path>& roots, const ScanOptio
 std::string what_the_scan_throws(Scan scan, const ScanOptions& options, unsigned workers = 2) {
   TempDir dir;
   const std::vector<fs::path> roots{dir.path()};
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [&]() -> std::string {
         try {
           switch (scan) {
@@ -370,7 +370,7 @@ TEST_F(FileScanTest, AnUnreadableDirectoryIsReportedAndTheRestIsFound) {
   fs::permissions(root / "locked", fs::perms::none);
   fs::permissions(root / "ok/locked_too", fs::perms::none);
   // The test must be able to fail: make sure nobody really cannot read them.
-  const auto probe = run_in_child(
+  const auto probe = run_with_deadline(
       [&] {
         become_nobody();
         return std::string(::access((root / "locked").c_str(), R_OK) == 0 ? "readable" : "locked");
@@ -507,7 +507,7 @@ TEST_F(FileScanTest, ScanProcessesWorksWithOneWorkerAndWithMoreWorkersThanDirect
 int forks_seen = 0;
 
 std::string forks_for(const fs::path& root, unsigned workers) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [&] {
         ::pthread_atfork([] { ++forks_seen; }, nullptr, nullptr);
         const ScanResult result = kata::scan_processes(std::vector<fs::path>{root}, {}, workers);

@@ -1,6 +1,6 @@
 // Tests of exercise 07: fork, spawn and forkserver, built from the system calls.
 //
-// Every test runs its processes inside kata::testing::run_in_child(): a fresh,
+// Every test runs its processes inside kata::testing::run_with_deadline(): a fresh,
 // single-threaded copy of this test program (so start_forkserver() runs "early,
 // before any thread exists" there), which a hang cannot outlive. The fixture then
 // checks that the test program itself kept no child and no fd, and the fresh
@@ -10,13 +10,13 @@
 #include <kata/child.hpp>
 #include <kata/fd.hpp>
 #include <kata/io.hpp>
+#include <kata/pidfd.hpp>
+#include <kata/poll.hpp>
 #include <kata/testing.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -220,7 +220,7 @@ std::vector<pid_t> descendants() {
 // around it when `with_server`; returns what `body` returned, with a complaint
 // appended if processes or fds were left behind, or what went wrong.
 std::string in_fresh_process(bool with_server, const std::function<std::string()>& body) {
-  const auto outcome = kata::testing::run_in_child(
+  const auto outcome = kata::testing::run_with_deadline(
       [&] {
         const std::set<int> fds_before = kata::testing::open_fds();
         if (with_server) {
@@ -518,12 +518,12 @@ TEST_F(StartMethodsTest, TheForkserverExitsWhenItsProgramDoes) {
     if (pid == -1) {
       return std::string("start_forkserver() did not start exactly one process");
     }
-    const kata::UniqueFd server(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    const kata::UniqueFd server = kata::open_pidfd(pid);
     kata::write_value(to_program.write_end.get(), 'x');
     program.wait();
-    pollfd entry{.fd = server.get(), .events = POLLIN, .revents = 0};
-    return ::poll(&entry, 1, 5000) == 1 ? std::string("server gone")
-                                        : std::string("the server outlived its program");
+    return kata::wait_readable(server.get(), std::chrono::steady_clock::now() + 5s)
+               ? std::string("server gone")
+               : std::string("the server outlived its program");
   });
   EXPECT_EQ(outcome, "server gone");
 }

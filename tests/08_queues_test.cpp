@@ -26,16 +26,16 @@ namespace {
 using namespace std::chrono_literals;
 using kata::ChildProcess;
 using kata::fork_child;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 using kata::testing::SharedArray;
 
 class PipeQueueTest : public kata::testing::LeakCheckedTest {};
 class ShmQueueTest : public kata::testing::LeakCheckedTest {};
 
-// What a body run by run_in_child() returns when every check passed.
+// What a body run by run_with_deadline() returns when every check passed.
 const std::string kPassed = "returned \"ok\"";
 
-// Inside run_in_child(): a failed check throws, and its message becomes the test's.
+// Inside run_with_deadline(): a failed check throws, and its message becomes the test's.
 [[noreturn]] void fail(const std::string& message) {
   throw std::runtime_error(message);
 }
@@ -142,7 +142,7 @@ void wait_all(std::vector<ChildProcess>& children, const std::string& who) {
 
 TEST_F(PipeQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
   // The notebook's cell: for i in range(10): Process(target=put, args=(q, i)).start()
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         std::vector<ChildProcess> children;
@@ -173,7 +173,7 @@ TEST_F(PipeQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
 }
 
 TEST_F(PipeQueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactlyOnce) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr std::int64_t kProducers = 8;
         constexpr std::int64_t kEach = 10'000;
@@ -206,7 +206,7 @@ TEST_F(PipeQueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactl
 }
 
 TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr std::int64_t kProducers = 4;
         constexpr std::int64_t kConsumers = 3;
@@ -253,7 +253,7 @@ TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
 }
 
 TEST_F(PipeQueueTest, GetReturnsNulloptOnceEveryWriterIsGone) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         std::vector<ChildProcess> children;
@@ -284,7 +284,7 @@ TEST_F(PipeQueueTest, GetReturnsNulloptOnceEveryWriterIsGone) {
 TEST_F(PipeQueueTest, GetReadsOneMessageAndNotAByteMore) {
   // A get() that reads ahead (say 4 KiB into a buffer) takes the other messages
   // with it when its process exits.
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         for (std::int64_t i = 1; i <= 5; ++i) {
@@ -312,7 +312,7 @@ TEST_F(PipeQueueTest, GetReadsOneMessageAndNotAByteMore) {
 }
 
 TEST_F(PipeQueueTest, PutWithNoReaderLeftThrowsInsteadOfDyingOfSigpipe) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         queue.close_reader();  // this was the only process: no reader is left
@@ -330,7 +330,7 @@ TEST_F(PipeQueueTest, PutWithNoReaderLeftThrowsInsteadOfDyingOfSigpipe) {
 }
 
 TEST_F(PipeQueueTest, ClosedEndsRefuseToBeUsed) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         queue.close_writer();
@@ -360,7 +360,7 @@ TEST_F(PipeQueueTest, ClosedEndsRefuseToBeUsed) {
 // ----------------------------------------------------------------- ShmQueue
 
 TEST_F(ShmQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(4);  // smaller than ten: some children wait for room
         std::vector<ChildProcess> children;
@@ -393,7 +393,7 @@ TEST_F(ShmQueueTest, ZeroCapacityThrowsInvalidArgument) {
 }
 
 TEST_F(ShmQueueTest, GetReturnsMessagesInTheOrderTheyWerePutAroundTheRing) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(3);
         std::int64_t next_put = 0;
@@ -417,7 +417,7 @@ TEST_F(ShmQueueTest, GetReturnsMessagesInTheOrderTheyWerePutAroundTheRing) {
 }
 
 TEST_F(ShmQueueTest, EightProducersTimesTenThousandMessagesArriveExactlyOnce) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr std::int64_t kProducers = 8;
         constexpr std::int64_t kEach = 10'000;
@@ -447,7 +447,7 @@ TEST_F(ShmQueueTest, EightProducersTimesTenThousandMessagesArriveExactlyOnce) {
 }
 
 TEST_F(ShmQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr std::int64_t kProducers = 4;
         constexpr std::int64_t kConsumers = 3;
@@ -491,7 +491,7 @@ TEST_F(ShmQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
 }
 
 TEST_F(ShmQueueTest, PutSleepsWhileTheQueueIsFull) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         SharedArray<std::atomic<int>> puts_returned(1);
@@ -519,7 +519,7 @@ TEST_F(ShmQueueTest, PutSleepsWhileTheQueueIsFull) {
 }
 
 TEST_F(ShmQueueTest, GetSleepsWhileTheQueueIsEmpty) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         SharedArray<std::atomic<int>> got(1);
@@ -542,7 +542,7 @@ TEST_F(ShmQueueTest, GetSleepsWhileTheQueueIsEmpty) {
 }
 
 TEST_F(ShmQueueTest, GetForGivesUpAfterTheTimeout) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         const auto start = std::chrono::steady_clock::now();
@@ -559,7 +559,7 @@ TEST_F(ShmQueueTest, GetForGivesUpAfterTheTimeout) {
 }
 
 TEST_F(ShmQueueTest, GetForReturnsAMessagePutWhileItWaits) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         ChildProcess getter = fork_child([&] { return queue.get_for(60s) == 42 ? 0 : 3; });
@@ -575,7 +575,7 @@ TEST_F(ShmQueueTest, GetForReturnsAMessagePutWhileItWaits) {
 }
 
 TEST_F(ShmQueueTest, AfterCloseGetDrainsThenReturnsNulloptAndPutThrows) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(4);
         queue.put(1);
@@ -599,7 +599,7 @@ TEST_F(ShmQueueTest, AfterCloseGetDrainsThenReturnsNulloptAndPutThrows) {
 }
 
 TEST_F(ShmQueueTest, CloseWakesGettersAsleepInOtherProcesses) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         std::vector<ChildProcess> getters;
@@ -618,7 +618,7 @@ TEST_F(ShmQueueTest, CloseWakesGettersAsleepInOtherProcesses) {
 }
 
 TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(1);
         queue.put(0);  // full
@@ -762,7 +762,7 @@ constexpr int kKillRounds = 300;
 #endif
 
 TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr int kRounds = kKillRounds;
         kata::ShmQueue roomy(1 << 14);  // producers rarely wait: killed while putting

@@ -7,7 +7,7 @@
 // (an MPI_Allreduce in TearDown), so that a failure on any rank fails the test
 // on rank 0 and makes the run fail.
 //
-// No LeakCheckedTest fixture and no run_in_child() here. Open MPI keeps threads,
+// No LeakCheckedTest fixture and no run_with_deadline() here. Open MPI keeps threads,
 // fds (shared-memory segments, its sockets to mpiexec) and helper processes for
 // the whole run, which a per-test leak check would blame on the test; and a
 // forked child of an MPI process may not use MPI. A per-test alarm plays the

@@ -1,9 +1,9 @@
 #include <kata/child.hpp>
 #include <kata/errors.hpp>
 #include <kata/fd.hpp>
+#include <kata/pidfd.hpp>
+#include <kata/poll.hpp>
 
-#include <poll.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,26 +96,11 @@ std::optional<ExitStatus> ChildProcess::try_wait() {
 
 std::optional<ExitStatus> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
   // A pidfd becomes readable when the process ends: poll() sleeps until then.
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-  if (!pidfd) {
-    throw_errno("pidfd_open");
+  const UniqueFd pidfd = open_pidfd(pid_);
+  if (!wait_readable(pidfd.get(), std::chrono::steady_clock::now() + timeout, "poll on a pidfd")) {
+    return std::nullopt;
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd entry{.fd = pidfd.get(), .events = POLLIN, .revents = 0};
-    const int ready = ::poll(&entry, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
-    if (ready == -1 && errno != EINTR) {
-      throw_errno("poll");
-    }
-    if (ready == 1) {
-      return wait();
-    }
-    if (ready == 0) {
-      return std::nullopt;
-    }
-  }
+  return wait();
 }
 
 void ChildProcess::kill(int signal) const {

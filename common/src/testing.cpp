@@ -2,12 +2,12 @@
 #include <kata/errors.hpp>
 #include <kata/fd.hpp>
 #include <kata/io.hpp>
+#include <kata/pidfd.hpp>
 #include <kata/testing.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,8 +177,8 @@ std::string ChildOutcome::describe() const {
   return "returned \"" + output + "\"";
 }
 
-ChildOutcome run_in_child(const std::function<std::string()>& body,
-                          std::chrono::milliseconds deadline) {
+ChildOutcome run_with_deadline(const std::function<std::string()>& body,
+                               std::chrono::milliseconds deadline) {
   Pipe channel = make_pipe(O_CLOEXEC | O_NONBLOCK);
   const pid_t pid = ::fork();
   if (pid == -1) {
@@ -213,10 +213,7 @@ ChildOutcome run_in_child(const std::function<std::string()>& body,
   ChildProcess child(pid);
   channel.write_end.reset();
 
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) {
-    throw_errno("pidfd_open");
-  }
+  const UniqueFd pidfd = open_pidfd(pid);
 
   ChildOutcome outcome;
   const auto drain = [&] {

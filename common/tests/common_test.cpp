@@ -21,7 +21,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 
 class CommonTest : public kata::testing::LeakCheckedTest {};
 
@@ -128,7 +128,7 @@ TEST_F(CommonTest, ReadExactOrEofSaysFalseOnACleanEnd) {
 
 TEST_F(CommonTest, SigpipeGuardTurnsAClosedReaderIntoEpipe) {
   // In a child: without the guard the signal would kill the whole test binary.
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::Pipe pipe = kata::make_pipe();
         pipe.read_end.reset();
@@ -145,7 +145,7 @@ TEST_F(CommonTest, SigpipeGuardTurnsAClosedReaderIntoEpipe) {
 }
 
 TEST_F(CommonTest, SigpipeGuardLeavesNoSignalPendingOrBlocked) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         {
           kata::Pipe pipe = kata::make_pipe();
@@ -207,12 +207,14 @@ TEST_F(CommonTest, WaitForTimesOutThenSeesTheEnd) {
 }
 
 TEST_F(CommonTest, RunInChildReturnsOutputExceptionsAndSignals) {
-  EXPECT_EQ(run_in_child([] { return std::string(100'000, 'x'); }, 5s).output.size(), 100'000U);
-  const auto thrown = run_in_child([]() -> std::string { throw std::runtime_error("bad"); }, 5s);
+  EXPECT_EQ(run_with_deadline([] { return std::string(100'000, 'x'); }, 5s).output.size(),
+            100'000U);
+  const auto thrown =
+      run_with_deadline([]() -> std::string { throw std::runtime_error("bad"); }, 5s);
   EXPECT_EQ(thrown.exit_code, 1);
   EXPECT_EQ(thrown.output, "bad");
   // Not SIGSEGV: AddressSanitizer catches that one and exits instead.
-  const auto killed = run_in_child(
+  const auto killed = run_with_deadline(
       [] {
         ::raise(SIGTERM);
         return std::string();
@@ -222,7 +224,7 @@ TEST_F(CommonTest, RunInChildReturnsOutputExceptionsAndSignals) {
 }
 
 TEST_F(CommonTest, RunInChildKillsAHungBodyAndItsChildrenAtTheDeadline) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         (void)kata::fork_child([] {
           ::pause();

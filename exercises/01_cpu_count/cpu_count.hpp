@@ -32,8 +32,10 @@ namespace kata {
     const std::filesystem::path& cgroup_fs_root,
     const std::filesystem::path& proc_self_cgroup_file);
 
-// The default size of every pool in this kata: the affinity count, capped by the
-// cgroup quota rounded up, and never less than 1.
+// The size a pool should take by default: the affinity count, capped by the cgroup
+// quota rounded up, and never less than 1. (The pools of exercises 02 to 08 take
+// kata::default_worker_count() from common/ instead, which counts the affinity mask
+// alone: no exercise depends on a student's work in another.)
 [[nodiscard]] unsigned usable_cpus();
 
 // How many threads oneTBB would use by default: tbb::info::default_concurrency().

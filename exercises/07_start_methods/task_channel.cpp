@@ -8,8 +8,7 @@
 
 #include <kata/errors.hpp>
 #include <kata/io.hpp>
-
-#include <poll.h>
+#include <kata/poll.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -64,20 +63,10 @@ int run_task_and_report(Task task, std::int64_t arg, int fd) noexcept {
 }
 
 std::optional<TaskReport> await_report(int fd, Clock::time_point end) {
-  for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(end - Clock::now());
-    if (left.count() <= 0) {
-      return std::nullopt;
-    }
-    pollfd entry{.fd = fd, .events = POLLIN, .revents = 0};
-    const int ready = ::poll(&entry, 1, static_cast<int>(left.count()));
-    if (ready == -1 && errno != EINTR) {
-      throw_errno("poll on a result channel");
-    }
-    if (ready == 1) {
-      break;  // a report, or end of file (POLLHUP)
-    }
+  if (!wait_readable(fd, end, "poll on a result channel")) {
+    return std::nullopt;
   }
+  // A report, or end of file (POLLHUP).
   TaskReport report;
   Kind kind{};
   if (!read_exact_or_eof(fd, std::as_writable_bytes(std::span{&kind, 1}))) {

@@ -4,15 +4,14 @@
 
 #include <kata/child.hpp>
 #include <kata/errors.hpp>
+#include <kata/shared_memory.hpp>
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <exception>
-#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -42,28 +41,6 @@ struct Board {
 // one would keep its lock where only one process can see it.
 static_assert(std::atomic<std::size_t>::is_always_lock_free);
 static_assert(std::atomic<bool>::is_always_lock_free);
-
-// Owns the shared mapping that holds the Board.
-class SharedBoard {
- public:
-  SharedBoard() {
-    void* memory =
-        ::mmap(nullptr, sizeof(Board), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-      throw_errno("mmap of the workers' shared board");
-    }
-    board_ = new (memory) Board;
-  }
-  ~SharedBoard() { ::munmap(board_, sizeof(Board)); }
-  SharedBoard(const SharedBoard&) = delete;
-  SharedBoard& operator=(const SharedBoard&) = delete;
-
-  Board& operator*() const noexcept { return *board_; }
-  Board* operator->() const noexcept { return board_; }
-
- private:
-  Board* board_ = nullptr;
-};
 
 // A worker's exit status when one of its jobs threw: the message is on the board.
 // (fork_child uses 1 for an exception that escapes the worker itself.)
@@ -112,7 +89,7 @@ void run_processes(Job job, std::span<const std::int64_t> items, unsigned worker
   if (items.empty()) {
     return;
   }
-  const SharedBoard board;
+  const Shared<Board> board;  // common/: a Board in a shared anonymous mapping
   const std::size_t count = std::min<std::size_t>(workers, items.size());
 
   // If a fork fails part way, the handles already made kill and reap their

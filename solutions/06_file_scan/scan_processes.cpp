@@ -11,9 +11,9 @@
 #include <kata/errors.hpp>
 #include <kata/fd.hpp>
 #include <kata/io.hpp>
+#include <kata/shared_memory.hpp>
 
 #include <poll.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <array>
@@ -21,7 +21,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -59,24 +58,12 @@ void append_frame(std::string& out, FrameKind kind, std::string_view path,
 // come free. A lock-free atomic works across processes.
 class SharedCounter {
  public:
-  SharedCounter() {
-    void* memory =
-        ::mmap(nullptr, sizeof(Counter), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-      throw_errno("mmap a shared task counter");
-    }
-    counter_ = new (memory) Counter(0);
-  }
-  ~SharedCounter() { ::munmap(counter_, sizeof(Counter)); }
-  SharedCounter(const SharedCounter&) = delete;
-  SharedCounter& operator=(const SharedCounter&) = delete;
-
   std::size_t take() { return counter_->fetch_add(1, std::memory_order_relaxed); }
 
  private:
   using Counter = std::atomic<std::size_t>;
   static_assert(Counter::is_always_lock_free, "a lock in shared memory would need care");
-  Counter* counter_ = nullptr;
+  Shared<Counter> counter_{0};  // common/: in a shared anonymous mapping
 };
 
 struct ScanTask {

@@ -12,6 +12,8 @@
 
 #include <kata/errors.hpp>
 #include <kata/io.hpp>
+#include <kata/pidfd.hpp>
+#include <kata/poll.hpp>
 
 #include <poll.h>
 #include <signal.h>
@@ -43,14 +45,6 @@ constexpr std::uint64_t max_name_size = 4096;
 
 // In the server, its socket moves to this number and every fd above is closed.
 constexpr int server_socket_fd = 3;
-
-UniqueFd open_pidfd(pid_t pid) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) {
-    throw_errno("pidfd_open");
-  }
-  return pidfd;
-}
 
 // A connected pair of Unix stream sockets: one end stays here, the other goes there.
 struct SocketPair {
@@ -259,21 +253,10 @@ class ServedChild {
 
   // Waits until `end` for the server's news that the child ended.
   std::optional<ExitStatus> wait_until(Clock::time_point end) {
-    for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(end - Clock::now());
-      pollfd entry{.fd = answers_.get(), .events = POLLIN, .revents = 0};
-      const int ready =
-          ::poll(&entry, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
-      if (ready == -1 && errno != EINTR) {
-        throw_errno("poll on the fork server's answers");
-      }
-      if (ready == 1) {
-        return read_status();
-      }
-      if (ready == 0) {
-        return std::nullopt;
-      }
+    if (!wait_readable(answers_.get(), end, "poll on the fork server's answers")) {
+      return std::nullopt;
     }
+    return read_status();
   }
 
   ExitStatus kill_and_wait() {

@@ -3,9 +3,12 @@
 
 namespace kata {
 
-// CPUs in this process's affinity mask (sched_getaffinity), at least 1.
-// Exercise 01 teaches how to find this (and what cgroup quotas add); this copy
-// lives in common/ so that no exercise depends on a student's work in another.
+// CPUs in this process's affinity mask (sched_getaffinity), at least 1: the
+// default size of the course's pools (ProcessPool, shm_map, ...). It does not read
+// cgroup quotas, as exercise 01's usable_cpus() does: in a container limited to
+// fewer CPUs than its mask, the pools start more workers than the quota runs at
+// once. Exercise 01 teaches both; this copy lives in common/ so that no exercise
+// depends on a student's work in another.
 [[nodiscard]] unsigned default_worker_count();
 
 }  // namespace kata

@@ -1,11 +1,12 @@
 // Test support: leak checks for fds and child processes, and deadlines.
 //
 // Every test that starts processes derives its fixture from LeakCheckedTest, and
-// runs anything that might hang through run_in_child(): a broken implementation
+// runs anything that might hang through run_with_deadline(): a broken implementation
 // must fail its test, never hang the run.
 #pragma once
 
-#include <sys/mman.h>
+#include <kata/shared_memory.hpp>
+
 #include <sys/types.h>
 
 #include <gtest/gtest.h>
@@ -73,29 +74,22 @@ void write_file(const std::filesystem::path& file, std::string_view contents);
 template <class T>
 class SharedArray {
  public:
-  explicit SharedArray(std::size_t size) : size_(size) {
-    void* memory = ::mmap(nullptr, size * sizeof(T), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) {
-      throw std::system_error(errno, std::generic_category(), "mmap of a shared array");
-    }
-    data_ = static_cast<T*>(memory);
+  explicit SharedArray(std::size_t size)
+      : mapping_(size * sizeof(T)), data_(static_cast<T*>(mapping_.data())), size_(size) {
     std::uninitialized_value_construct_n(data_, size);
   }
-  ~SharedArray() { ::munmap(data_, size_ * sizeof(T)); }
-  SharedArray(const SharedArray&) = delete;
-  SharedArray& operator=(const SharedArray&) = delete;
 
   T& operator[](std::size_t i) { return data_[i]; }
   [[nodiscard]] T* data() noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
  private:
-  T* data_ = nullptr;
+  SharedMapping mapping_;
+  T* data_;
   std::size_t size_;
 };
 
-// How a body run by run_in_child() ended.
+// How a body run by run_with_deadline() ended.
 struct ChildOutcome {
   bool timed_out = false;  // the deadline passed: the child was killed
   int exit_code = -1;      // the child's exit status, -1 unless it exited
@@ -113,7 +107,7 @@ struct ChildOutcome {
 // too) and reaped. The body's return value comes back as `output`; an exception
 // makes exit_code 1 with the message as output. Use it for anything that could
 // hang or crash: the test fails with a clear message instead.
-ChildOutcome run_in_child(const std::function<std::string()>& body,
-                          std::chrono::milliseconds deadline);
+ChildOutcome run_with_deadline(const std::function<std::string()>& body,
+                               std::chrono::milliseconds deadline);
 
 }  // namespace kata::testing
