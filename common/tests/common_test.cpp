@@ -3,6 +3,9 @@
 #include <kata/errors.hpp>
 #include <kata/fd.hpp>
 #include <kata/io.hpp>
+#include <kata/pidfd.hpp>
+#include <kata/poll.hpp>
+#include <kata/shared_memory.hpp>
 #include <kata/testing.hpp>
 
 #include <fcntl.h>
@@ -12,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <numeric>
 #include <system_error>
@@ -206,7 +211,7 @@ TEST_F(CommonTest, WaitForTimesOutThenSeesTheEnd) {
   EXPECT_FALSE(child.valid());
 }
 
-TEST_F(CommonTest, RunInChildReturnsOutputExceptionsAndSignals) {
+TEST_F(CommonTest, RunWithDeadlineReturnsOutputExceptionsAndSignals) {
   EXPECT_EQ(run_with_deadline([] { return std::string(100'000, 'x'); }, 5s).output.size(),
             100'000U);
   const auto thrown =
@@ -223,7 +228,7 @@ TEST_F(CommonTest, RunInChildReturnsOutputExceptionsAndSignals) {
   EXPECT_EQ(killed.signal, SIGTERM);
 }
 
-TEST_F(CommonTest, RunInChildKillsAHungBodyAndItsChildrenAtTheDeadline) {
+TEST_F(CommonTest, RunWithDeadlineKillsAHungBodyAndItsChildrenAtTheDeadline) {
   const auto outcome = run_with_deadline(
       [] {
         (void)kata::fork_child([] {
@@ -236,6 +241,75 @@ TEST_F(CommonTest, RunInChildKillsAHungBodyAndItsChildrenAtTheDeadline) {
       100ms);
   EXPECT_TRUE(outcome.timed_out);
   EXPECT_FALSE(outcome.ok());
+}
+
+// ---- the POSIX building blocks ----
+
+TEST_F(CommonTest, APidfdBecomesReadableWhenItsProcessEnds) {
+  kata::ChildProcess child = kata::fork_child([] {
+    ::pause();
+    return 0;
+  });
+  const kata::UniqueFd pidfd = kata::open_pidfd(child.pid());
+  EXPECT_FALSE(kata::wait_readable(pidfd.get(), std::chrono::steady_clock::now() + 20ms));
+  child.kill(SIGKILL);
+  EXPECT_TRUE(kata::wait_readable(pidfd.get(), std::chrono::steady_clock::now() + 5s));
+  EXPECT_EQ(child.wait().describe(), "killed by SIGKILL");
+}
+
+TEST_F(CommonTest, OpenPidfdOfNoProcessSaysWhatFailed) {
+  // pid_max is at most 2^22: no process has this number.
+  try {
+    (void)kata::open_pidfd(1 << 30);
+    ADD_FAILURE() << "open_pidfd of a pid no process has did not throw";
+  } catch (const std::system_error& error) {
+    EXPECT_EQ(error.code().value(), ESRCH);
+    EXPECT_NE(std::string(error.what()).find("pidfd_open of process 1073741824"), std::string::npos)
+        << error.what();
+  }
+}
+
+TEST_F(CommonTest, WaitReadablePollsAgainAfterSignalsUntilDataOrTheDeadline) {
+  // A handler installed without SA_RESTART makes poll() fail with EINTR every millisecond.
+  struct sigaction action {};
+  action.sa_handler = [](int) {};
+  struct sigaction old_action {};
+  ASSERT_EQ(::sigaction(SIGALRM, &action, &old_action), 0);
+  const itimerval every_ms{{0, 1000}, {0, 1000}};
+  ASSERT_EQ(::setitimer(ITIMER_REAL, &every_ms, nullptr), 0);
+
+  kata::Pipe pipe = kata::make_pipe();
+  const auto start = std::chrono::steady_clock::now();
+  const bool readable_early = kata::wait_readable(pipe.read_end.get(), start + 50ms);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  kata::write_value(pipe.write_end.get(), 'x');
+  const bool readable_with_data =
+      kata::wait_readable(pipe.read_end.get(), std::chrono::steady_clock::now() + 5s);
+
+  const itimerval off{};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+  ::sigaction(SIGALRM, &old_action, nullptr);
+  EXPECT_FALSE(readable_early);
+  EXPECT_GE(waited, 50ms) << "a signal ended the wait before its deadline";
+  EXPECT_TRUE(readable_with_data);
+}
+
+TEST_F(CommonTest, SharedMemoryWrittenByAChildIsSeenByItsParent) {
+  const kata::Shared<std::atomic<int>> counter(41);
+  kata::SharedMapping bytes(8192);
+  kata::ChildProcess child = kata::fork_child([&] {
+    counter->fetch_add(1);
+    static_cast<char*>(bytes.data())[8191] = 'x';
+    return 0;
+  });
+  ASSERT_TRUE(child.wait().success());
+  EXPECT_EQ(counter->load(), 42);
+  EXPECT_EQ(static_cast<const char*>(bytes.data())[8191], 'x');
+  EXPECT_EQ(static_cast<const char*>(bytes.data())[0], '\0');  // zero-filled
+
+  const kata::SharedMapping moved = std::move(bytes);
+  EXPECT_EQ(bytes.data(), nullptr);  // NOLINT(bugprone-use-after-move): what a move leaves
+  EXPECT_EQ(moved.size(), 8192U);
 }
 
 TEST(LeakChecks, SeeAZombieAndAnOpenFd) {
