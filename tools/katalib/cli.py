@@ -117,14 +117,26 @@ def cmd_test(args) -> int:
 
 
 def cmd_watch(args) -> int:
+    exercise = course.find(args.exercise) if args.exercise else _first_unfinished()
+    full_screen = not args.plain and sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get(
+        "TERM", "dumb") != "dumb"
+    if full_screen:
+        from . import screen
+
+        size = os.get_terminal_size(sys.stdout.fileno())
+        small = screen.too_small(size.columns, size.lines)
+        if small:
+            print(small, file=sys.stderr)
+            return 2
     if not prereqs.ensure():
         return 2
-    exercise = course.find(args.exercise) if args.exercise else _first_unfinished()
+    if full_screen:
+        return screen.run(exercise, use_inotify=False if args.poll else None)
     how = "polling" if args.poll or not shutil.which("inotifywait") else "inotify"
     runs = 0
     while True:
         print(term.dim(f"\n--- {exercise.name}: building and testing ---"), flush=True)
-        run = _test_and_report(exercise, "watch")
+        run = _test_and_report(exercise, "watch", every=True)
         runs += 1
         if args.max_runs and runs >= args.max_runs:
             return 0 if run.done else 1

@@ -71,10 +71,11 @@ def run_course(exercises: list[Exercise], progress=None, preset: str = "student"
 
     def on_step(done: int, total: int, line: str) -> None:
         linked.update(e.name for e in exercises if line.endswith(f" {e.test_target}"))
-        report("building", len(linked), len(exercises), f"{done}/{total}")
+        report("building", len(linked), len(exercises), f"step {done}/{total}")
 
     report("building", 0, len(exercises), "")
     everything = build.build_all(preset, [e.test_target for e in exercises], on_step, root=root)
+    report("building", len(exercises), len(exercises), "")
     builds = {}
     for exercise in exercises:
         # After a failed build, each exercise's own (incremental) build says whether it
@@ -106,7 +107,7 @@ def _test_many(exercises: list[Exercise], build_dir: pathlib.Path, report) -> di
                     results[name] = result
                     finished[result.exercise] = finished.get(result.exercise, 0) + 1
                     done = sum(1 for e in exercises if finished.get(e.name, 0) >= totals.get(e.name, 0) > 0)
-                    report("testing", done, len(exercises), f"{len(results)}/{sum(totals.values()) or '?'}")
+                    report("testing", done, len(exercises), f"{len(results)}/{sum(totals.values()) or '?'} tests")
         if junit.exists():
             for name, output in ctest.parse_junit_outputs(junit.read_text(errors="replace")).items():
                 if name in results:
