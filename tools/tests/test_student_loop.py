@@ -252,6 +252,12 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(again.returncode, 0)
         self.assertIn(f"Hint 1 of {len(hints)}", again.stdout)
 
+    def test_clangd_finds_every_exercises_header_on_a_fresh_clone(self):
+        text = (ROOT / ".clangd").read_text()
+        for exercise in course.exercises():
+            self.assertIn(f"-I../exercises/{exercise.name}", text)
+            self.assertIn(f"-I../../exercises/{exercise.name}", text)
+
     def test_bench_02_has_the_million_item_rows(self):
         cells = json.loads((ROOT / "bench/cells.json").read_text())["cells"]
         sources = [row["source"] for cell in cells for row in cell["rows"] if row["source"].startswith("02_pool_map:")]
