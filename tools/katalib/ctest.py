@@ -113,7 +113,7 @@ def failure_excerpt(output: str, max_lines: int = 25) -> str:
     return "\n".join(ordered)
 
 
-_FAILURE_HEADER = re.compile(r":\d+: Failure$")
+_FAILURE_HEADER = re.compile(r"(:\d+|^unknown file): Failure$")
 # gtest's own lines in a failure; anything else not indented is the test's message.
 _GTEST_LINE = re.compile(r"^(\s|Expected|Value of:|Actual:|Which is:|Failed$|The difference between|"
                          r"Death test|Result:|Error msg:|With diff:|Google Test trace:|Mock function)")

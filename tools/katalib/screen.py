@@ -216,16 +216,19 @@ class Screen:
                 out.append(("That was the last exercise. Well done!", "bold"))
             out.append((f"The lesson in numbers: ./kata bench {self.exercise.number}", "dim"))
             return out
-        for number, failure in enumerate(data["failures"], 1):
+        explained = set()
+        for number, failure in enumerate(data["failures"]):
             how = "" if failure["status"] == "failed" else f"  ({failure['status']}" + (
                 f": {failure['detail']})" if failure["detail"] else ")")
             out.append((f"✗ {failure['name']}{how}"[: width - 1], "bad"))
             excerpt = failure["excerpt"].splitlines()
-            for line in excerpt[:1]:
-                out += [(text, "bold") for text, _ in wrap(line, "    ")]
-            out += [(("    " + line)[: width - 1], "dim") for line in excerpt[1:6]]
-            if failure["explanation"]:
-                out += [(text, "warn") for text, _ in wrap("What it usually means: " + failure["explanation"], "    ")]
+            out += [(text, "bold") for text, _ in wrap(excerpt[0] if excerpt else "", "    ")[:3]]
+            if number == 0:  # gtest's values for the first failure only: the sentences matter most
+                out += [(("    " + line)[: width - 1], "dim") for line in excerpt[1:6]]
+            explanation = failure["explanation"]
+            if explanation and explanation not in explained:
+                explained.add(explanation)
+                out += [(text, "warn") for text, _ in wrap("What it usually means: " + explanation, "    ")]
             out.append(("", ""))
         return out
 
@@ -266,7 +269,7 @@ class Screen:
         message = [line for text in self.message for line in textwrap.wrap(text, columns - 2)][: lines // 3]
         body_end = lines - 2 - (len(message) + 1 if message else 0)
         body = self.lines(columns)
-        shown = body[: max(0, body_end - 3)]
+        shown = body[: max(0, body_end - 4)] if len(body) > body_end - 3 else body
         for row, (text, style) in enumerate(shown, 3):
             self.put(window, row, 1, text[: columns - 2], style)
         if len(body) > len(shown) and data:
