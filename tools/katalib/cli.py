@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 from . import course, ctest, lessons, prereqs, reset, runner, state, term, verify, watch
@@ -422,3 +423,7 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\nkata: interrupted", file=sys.stderr)
         return 130
+    except (OSError, subprocess.CalledProcessError) as error:
+        # A tool that could not start or failed (cmake, apt-get, a full disk): one line.
+        print(f"kata: {error}", file=sys.stderr)
+        return 1

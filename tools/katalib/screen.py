@@ -178,13 +178,14 @@ class Screen:
         elif key in (curses.KEY_ENTER, 10, 13):
             self.choose(self.exercises[self.chosen])
         elif ord("0") <= key <= ord("9"):
+            # A number picks its exercise as soon as no longer number could still follow.
             self.typed += chr(key)
-            matches = [e for e in self.exercises if e.number.startswith(self.typed.zfill(2)[:2])
-                       or e.number.lstrip("0").startswith(self.typed)]
             exact = [e for e in self.exercises if int(e.number) == int(self.typed)]
-            if exact and len(matches) <= 1:
+            longer = [e for e in self.exercises
+                      if e.number.lstrip("0").startswith(self.typed) and int(e.number) != int(self.typed)]
+            if exact and not longer:
                 self.choose(exact[0])
-            elif not matches:
+            elif not longer:
                 self.typed = ""
         return True
 
