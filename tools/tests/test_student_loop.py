@@ -268,6 +268,38 @@ class CommandLineTest(unittest.TestCase):
             self.assertIn(name.split("/")[0], declared)
 
 
+class ScreenKeysTest(unittest.TestCase):
+    """The screen's keys, without a terminal: what each one does to its state."""
+
+    def screen(self):
+        from katalib import screen
+
+        shown = screen.Screen(course.find("01"), use_inotify=False)
+        shown.open = lambda exercise: setattr(shown, "exercise", exercise)  # no run, no watcher
+        return shown
+
+    def test_the_list_picks_by_number_or_by_arrows_and_enter(self):
+        import curses
+
+        shown = self.screen()
+        shown.key(ord("l"))
+        self.assertEqual(shown.view, "list")
+        shown.key(ord("3"))
+        self.assertEqual((shown.view, shown.exercise.name), ("main", "03_ipc_overhead"))
+        shown.key(ord("l"))
+        for key in (curses.KEY_DOWN, curses.KEY_DOWN, curses.KEY_UP, 10):
+            shown.key(key)
+        self.assertEqual(shown.exercise.name, "04_sleepy_workload")
+        self.assertFalse(shown.key(ord("q")))
+
+    def test_too_small_is_one_line(self):
+        from katalib import screen
+
+        self.assertIsNone(screen.too_small(100, 35))
+        self.assertIn("at least", screen.too_small(59, 35))
+        self.assertEqual(len(screen.too_small(80, 10).splitlines()), 1)
+
+
 class Tmux:
     """The screen as a person sees it: tmux runs it, send-keys types, capture-pane reads."""
 
