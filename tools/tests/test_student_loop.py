@@ -292,6 +292,26 @@ class ScreenKeysTest(unittest.TestCase):
         self.assertEqual(shown.exercise.name, "04_sleepy_workload")
         self.assertFalse(shown.key(ord("q")))
 
+    def test_what_the_screen_says_for_each_kind_of_run(self):
+        shown = self.screen()
+        text = lambda: "\n".join(line for line, _ in shown.lines(100))  # noqa: E731
+        self.assertIn("building and testing 01_cpu_count", text())
+        shown.result = {"compiled": False, "first_error": "x.cpp:1:1: error: expected ';'", "done": False,
+                        "failures": [], "passed": 0, "total": 0}
+        self.assertIn("does not compile yet", text())
+        self.assertIn("error: expected ';'", text())
+        same = "This is still the stub."
+        shown.result = {"compiled": True, "done": False, "passed": 0, "total": 2, "first_error": "", "failures": [
+            {"name": "A.B", "status": "timeout", "detail": "", "excerpt": "the sentence\nt.cpp:1: Failure",
+             "explanation": same},
+            {"name": "A.C", "status": "failed", "detail": "", "excerpt": "another", "explanation": same}]}
+        self.assertIn("✗ A.B  (timeout)", text())
+        self.assertLess(text().index("the sentence"), text().index("t.cpp:1: Failure"))
+        self.assertEqual(text().count(same), 1, "one explanation is said once")
+        shown.result = {"compiled": True, "done": True, "passed": 2, "total": 2, "first_error": "", "failures": []}
+        self.assertIn("01 passes!", text())
+        self.assertIn("Press n for the next exercise: 02", text())
+
     def test_too_small_is_one_line(self):
         from katalib import screen
 
