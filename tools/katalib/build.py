@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import re
 import subprocess
 
 from .course import ROOT
@@ -54,3 +55,26 @@ def build(preset: str, targets: list[str] | None = None, root: pathlib.Path = RO
 def _run(command: list[str], cwd: pathlib.Path) -> BuildResult:
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace", check=False)
     return BuildResult(result.returncode == 0, result.stdout + result.stderr)
+
+
+def build_all(preset: str, targets: list[str], on_step=None, root: pathlib.Path = ROOT,
+              jobs: int | None = None) -> BuildResult:
+    """One parallel build of many targets that goes on past a broken one (ninja -k 0).
+
+    `on_step(done, total, line)` hears each of ninja's "[n/m] ..." lines as it comes.
+    The result is ok only if every target built; who failed is for the caller to ask.
+    """
+    command = ["cmake", "--build", str(build_dir(preset, root)), "-j", str(jobs or os.cpu_count() or 2),
+               "--target", *targets, "--", "-k", "0"]
+    lines = []
+    with subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace") as process:
+        for line in process.stdout:
+            lines.append(line)
+            step = _NINJA_STEP.match(line)
+            if step and on_step:
+                on_step(int(step.group(1)), int(step.group(2)), line[step.end():].strip())
+    return BuildResult(process.returncode == 0, "".join(lines))
+
+
+_NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]\s*")

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import subprocess
 import sys
 
 from . import course, ctest, lessons, prereqs, reset, runner, state, term, verify, watch
@@ -39,17 +42,30 @@ def _print_run(run: runner.ExerciseRun, list_limit: int = 12) -> None:
     print(colour(f"{run.passed}/{run.total} tests pass"))
 
 
-def _print_first_failure(run: runner.ExerciseRun) -> None:
-    first = run.first_failure()
-    if first is None:
-        return
-    print(term.bold(f"\nFirst failure: {first.short_name}"))
-    excerpt = ctest.failure_excerpt(first.output)
+def _print_failure(result: ctest.TestResult, title: str) -> None:
+    """One failing test: its sentence first, then gtest's details, then what it usually means."""
+    print(term.bold(f"\n{title}{result.short_name}") + (
+        term.warn(f"  ({result.status}{': ' + result.detail if result.detail else ''})")
+        if result.status != "failed" else ""))
+    excerpt = ctest.failure_excerpt(result.output)
     if excerpt:
         print("  " + excerpt.replace("\n", "\n  "))
-    lesson = lessons.explain(first)
+    lesson = lessons.explain(result)
     if lesson:
-        print(term.warn("\nWhat it usually means: ") + lesson)
+        print(term.warn("What it usually means: ") + lesson)
+
+
+def _print_failures(run: runner.ExerciseRun, every: bool) -> None:
+    failing = [r for r in run.results if not r.passed]
+    if not failing:
+        return
+    if not every:
+        _print_failure(failing[0], "First failure: ")
+        if len(failing) > 1:
+            print(term.dim(f"(./kata test {run.exercise.number} --all shows all {len(failing)} failures)"))
+        return
+    for number, result in enumerate(failing, 1):
+        _print_failure(result, f"{number}/{len(failing)} ")
 
 
 def _next_exercise(exercise: course.Exercise) -> course.Exercise | None:
@@ -58,12 +74,20 @@ def _next_exercise(exercise: course.Exercise) -> course.Exercise | None:
     return course.Exercise(names[index + 1], exercise.root) if index + 1 < len(names) else None
 
 
-def _test_and_report(exercise: course.Exercise, command: str) -> runner.ExerciseRun:
+def _test_and_report(exercise: course.Exercise, command: str, every: bool = False,
+                     tests: str | None = None) -> runner.ExerciseRun:
     """Builds and tests an exercise, remembers the result, and tells the student what next
-    (`command` is how they go on: "test" or "watch")."""
-    run = runner.run_exercise(exercise)
-    runner.remember(run)
+    (`command` is how they go on: "test" or "watch"; `every`: all failures, not the first;
+    `tests`: only the tests whose name matches, a run `kata status` does not remember)."""
+    run = runner.run_exercise(exercise, tests=tests)
+    if tests is None:
+        runner.remember(run)
+    if tests and run.compiled and not run.results:
+        print(term.bad(f"No test of {exercise.name} matches '{tests}'."))
+        return run
     _print_run(run)
+    if run.done and tests:
+        return run
     if run.done:
         following = _next_exercise(exercise)
         print(term.ok(f"\n{exercise.number} passes! See the lesson in numbers: ./kata bench {exercise.number}"))
@@ -73,7 +97,7 @@ def _test_and_report(exercise: course.Exercise, command: str) -> runner.Exercise
             print("That was the last exercise.")
         return run
     if run.compiled:
-        _print_first_failure(run)
+        _print_failures(run, every)
     hints = exercise.hints()
     if hints:
         print(term.dim(f"\nStuck? ./kata hint {exercise.number} ({len(hints)} hints, one at a time)"))
@@ -85,18 +109,35 @@ def cmd_test(args) -> int:
     if not prereqs.ensure():
         return 2
     print(term.dim(f"building and testing {exercise.name} ..."), flush=True)
-    return 0 if _test_and_report(exercise, "test").done else 1
+    run = _test_and_report(exercise, "test", every=args.all, tests=args.k)
+    if args.json:
+        import pathlib
+
+        pathlib.Path(args.json).write_text(json.dumps(runner.to_json(run)), encoding="utf-8")
+    return 0 if run.done else 1
 
 
 def cmd_watch(args) -> int:
+    exercise = course.find(args.exercise) if args.exercise else _first_unfinished()
+    full_screen = not args.plain and sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get(
+        "TERM", "dumb") != "dumb"
+    if full_screen:
+        from . import screen
+
+        size = os.get_terminal_size(sys.stdout.fileno())
+        small = screen.too_small(size.columns, size.lines)
+        if small:
+            print(small, file=sys.stderr)
+            return 2
     if not prereqs.ensure():
         return 2
-    exercise = course.find(args.exercise) if args.exercise else _first_unfinished()
+    if full_screen:
+        return screen.run(exercise, use_inotify=False if args.poll else None)
     how = "polling" if args.poll or not shutil.which("inotifywait") else "inotify"
     runs = 0
     while True:
         print(term.dim(f"\n--- {exercise.name}: building and testing ---"), flush=True)
-        run = _test_and_report(exercise, "watch")
+        run = _test_and_report(exercise, "watch", every=True)
         runs += 1
         if args.max_runs and runs >= args.max_runs:
             return 0 if run.done else 1
@@ -139,13 +180,16 @@ def cmd_reset(args) -> int:
 def cmd_status(_args) -> int:
     if not prereqs.ensure():
         return 2
+    unknown = [e for e in course.exercises() if runner.cached(e) is None]
+    if unknown:
+        # One parallel build and one ctest run for every exercise not known yet.
+        line = term.StatusLine()
+        for run in runner.run_course(unknown, progress=line.show):
+            runner.remember(run)
+        line.clear()
     rows, done, next_up = [], 0, None
     for exercise in course.exercises():
-        entry = runner.cached(exercise)
-        if entry is None:
-            print(term.dim(f"checking {exercise.name} ..."), flush=True)
-            runner.remember(runner.run_exercise(exercise))
-            entry = runner.cached(exercise)
+        entry = runner.cached(exercise) or {"compiled": False, "passed": 0, "total": 0}
         finished = entry["compiled"] and entry["total"] > 0 and entry["passed"] == entry["total"]
         if not entry["compiled"]:
             what = term.bad("does not compile")
@@ -173,15 +217,18 @@ def cmd_hint(args) -> int:
     exercise = course.find(args.exercise)
     hints = exercise.hints()
     if not hints:
-        print(f"{exercise.name} has no hints yet: read {exercise.readme.relative_to(exercise.root)}.")
-        return 0
+        print(f"{exercise.name} has no hints: read {exercise.readme.relative_to(exercise.root)}.", file=sys.stderr)
+        return 1
     if args.all:
         for number, hint in enumerate(hints, 1):
             print(f"{number}. {hint}\n")
         return 0
     seen = state.load("hints.json")
     index = 0 if args.reset else seen.get(exercise.name, 0)
-    index = min(index, len(hints) - 1)
+    if index >= len(hints):
+        print(f"No hints left for {exercise.name}: you have seen all {len(hints)} "
+              f"(./kata hint {exercise.number} --all shows them again, --reset starts over).", file=sys.stderr)
+        return 1
     print(term.bold(f"Hint {index + 1} of {len(hints)} for {exercise.name}:"))
     print(hints[index])
     if index + 1 < len(hints):
@@ -282,11 +329,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = commands.add_parser("test", help="build an exercise and run its tests")
     test.add_argument("exercise", help="its number (01) or name")
+    test.add_argument("--all", action="store_true",
+                      help="every failing test with its sentence and explanation (default: the first)")
+    test.add_argument("-k", metavar="PATTERN",
+                      help="only the tests whose name matches PATTERN (a regular expression, ctest -R)")
+    test.add_argument("--json", metavar="FILE", help=argparse.SUPPRESS)  # what the watch screen reads
     test.set_defaults(run=cmd_test)
 
     watcher = commands.add_parser("watch", help="rerun an exercise's tests whenever you save")
     watcher.add_argument("exercise", nargs="?", help="default: the first one not done")
     watcher.add_argument("--poll", action="store_true", help="poll for changes instead of using inotify")
+    watcher.add_argument("--plain", action="store_true",
+                         help="a scrolling log instead of the full screen (the default without a terminal)")
     watcher.add_argument("--max-runs", type=int, default=0, help=argparse.SUPPRESS)
     watcher.add_argument("--idle-timeout", type=float, default=None, help=argparse.SUPPRESS)
     watcher.set_defaults(run=cmd_watch)
@@ -336,19 +390,48 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--werror", action="store_true", help="treat compiler warnings as errors")
     check.add_argument("--asan", action="store_true", help="also run the solutions under ASan+UBSan")
     check.set_defaults(run=cmd_verify)
+
+    helper = commands.add_parser("help", help="what kata does, or what one COMMAND does")
+    helper.add_argument("topic", nargs="?", metavar="COMMAND")
+    helper.set_defaults(run=lambda args: cmd_help(args, parser, commands))
     return parser
 
 
-def main(argv: list[str]) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
+def cmd_help(args, parser: argparse.ArgumentParser, commands) -> int:
+    if not args.topic:
         parser.print_help()
         return 0
-    try:
-        return args.run(args)
-    except (course.UnknownExercise, course.ManifestError) as error:
-        print(error, file=sys.stderr)
+    sub = commands.choices.get(args.topic)
+    if sub is None:
+        print(f"kata has no command '{args.topic}': the commands are {', '.join(commands.choices)}.",
+              file=sys.stderr)
         return 2
+    sub.print_help()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """The one place where every command's end is handled: no traceback reaches the user
+    for a bad exercise name, output piped into `head`, or Ctrl-C."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        code = args.run(args) if getattr(args, "run", None) else (parser.print_help() or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except (course.UnknownExercise, course.ManifestError) as error:
+        print(f"kata: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader left (./kata hint 08 | head -3): nothing more to say, and Python must
+        # not try to flush into the closed pipe again at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
+        print("\nkata: interrupted", file=sys.stderr)
         return 130
+    except (OSError, subprocess.CalledProcessError) as error:
+        # A tool that could not start or failed (cmake, apt-get, a full disk): one line.
+        print(f"kata: {error}", file=sys.stderr)
+        return 1

@@ -91,11 +91,47 @@ def run(build_dir: pathlib.Path, label: str | None = None, jobs: int = 2,
 
 
 def failure_excerpt(output: str, max_lines: int = 25) -> str:
-    """The part of a gtest run that tells what failed: between [ RUN ] and [ FAILED ]."""
+    """What failed, in a gtest run (between [ RUN ] and [ FAILED ]), the test's own sentence first.
+
+    Each of gtest's failures ("file:line: Failure", then its "Expected equality ...",
+    "Which is: ...", then the message the test streamed) is turned round: the test's
+    sentence leads, gtest's values follow. A test that gave no sentence but compared a
+    child's outcome (`outcome.describe()`) leads with that outcome, unquoted.
+    """
     lines = output.splitlines()
-    start = next((i for i, l in enumerate(lines) if l.startswith("[ RUN")), 0)
+    start = next((i for i, l in enumerate(lines) if l.startswith("[ RUN")), -1)
     end = next((i for i, l in enumerate(lines) if l.startswith("[  FAILED  ]") and i > start), len(lines))
     body = [l for l in lines[start + 1 : end] if l.strip()]
-    if len(body) > max_lines:
-        body = body[:max_lines] + [f"... ({len(body) - max_lines} more lines)"]
-    return "\n".join(body)
+    blocks: list[list[str]] = [[]]
+    for line in body:
+        if _FAILURE_HEADER.search(line) and blocks[-1]:
+            blocks.append([])
+        blocks[-1].append(line)
+    ordered = [line for block in blocks for line in _sentence_first(block)]
+    if len(ordered) > max_lines:
+        ordered = ordered[:max_lines] + [f"... ({len(ordered) - max_lines} more lines)"]
+    return "\n".join(ordered)
+
+
+_FAILURE_HEADER = re.compile(r"(:\d+|^unknown file): Failure$")
+# gtest's own lines in a failure; anything else not indented is the test's message.
+_GTEST_LINE = re.compile(r"^(\s|Expected|Value of:|Actual:|Which is:|Failed$|The difference between|"
+                         r"Death test|Result:|Error msg:|With diff:|Google Test trace:|Mock function)")
+_WHICH_IS_STRING = re.compile(r'^\s*Which is: "(.*)"\s*$')
+
+
+def _sentence_first(block: list[str]) -> list[str]:
+    if not block or not _FAILURE_HEADER.search(block[0]):
+        return block
+    details = block[1:]
+    sentence = [l for l in details if not _GTEST_LINE.match(l)]
+    if not sentence:
+        # No sentence streamed: a compared outcome ("Which is: \"killed by SIGSEGV\"") says it.
+        which = next((m.group(1) for m in map(_WHICH_IS_STRING.match, details) if m), None)
+        sentence = [_unescape(which)] if which else []
+    return [*sentence, block[0], *[l for l in details if l not in sentence]]
+
+
+def _unescape(text: str) -> str:
+    """A C string literal as gtest prints it, read back: \\" \\\\ \\n \\t."""
+    return re.sub(r'\\(["\\nt])', lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)

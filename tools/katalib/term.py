@@ -55,3 +55,30 @@ def table(rows: list[list[str]], header: list[str]) -> str:
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+class StatusLine:
+    """One line that updates in place on a terminal ("building 3/9"); elsewhere (a pipe,
+    a log) a new line only when the phase or its count changes, never one per step."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty() and os.environ.get("TERM") != "dumb"
+        self.last = None
+        self.shown = False
+
+    def show(self, phase: str, done: int, total: int, detail: str = "") -> None:
+        if self.live:
+            extra = f"  ({detail})" if detail else ""
+            self.stream.write(f"\r\033[K{phase} {done}/{total}{extra}")
+            self.shown = True
+        elif (phase, done) != self.last:
+            self.stream.write(dim(f"{phase} {done}/{total}") + "\n")
+        self.last = (phase, done)
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+        self.shown = False
