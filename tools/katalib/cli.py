@@ -201,7 +201,7 @@ def cmd_grade(args) -> int:
 
     from . import grade, reports
 
-    if not prereqs.ensure():
+    if not prereqs.ensure(for_grade=True):
         return 2
     exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
     config = grade.Config.load(pathlib.Path(args.config) if args.config else course.ROOT / "grading.json")
