@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
-import resource
 import select
 import shutil
 import signal
@@ -45,17 +44,14 @@ class Limits:
     memory_mib: int = 4096  # the whole run, every process together (a cgroup)
     tmp_mib: int = 512  # each of /tmp, /var/tmp, /dev/shm (counted in memory_mib too)
 
-    def apply(self, processes: bool = True) -> None:
-        """Sets the per-process limits on this process; children inherit them."""
-        resource.setrlimit(resource.RLIMIT_CPU, (self.cpu_seconds, self.cpu_seconds))
+    def prlimit(self, processes: bool = True) -> list[str]:
+        """The same limits as a `prlimit` command prefix (no Python runs between fork and exec)."""
+        space, size = self.address_space_mib * MIB, self.file_size_mib * MIB
+        command = ["prlimit", f"--cpu={self.cpu_seconds}", f"--as={space}", f"--fsize={size}",
+                   f"--nofile={self.open_files}", "--core=0"]
         if processes:
-            resource.setrlimit(resource.RLIMIT_NPROC, (self.processes, self.processes))
-        space = self.address_space_mib * MIB
-        resource.setrlimit(resource.RLIMIT_AS, (space, space))
-        size = self.file_size_mib * MIB
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            command.append(f"--nproc={self.processes}")
+        return command + ["--"]
 
 
 @dataclasses.dataclass
@@ -149,6 +145,15 @@ class UidClaim:
             self._socket = None
 
 
+_JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 126; shift; done; shift; exec "$@"'
+
+
+def _setpriv(uid: int) -> list[str]:
+    """Becomes `uid` for good: no groups, no capabilities, no_new_privs (setuid binaries give nothing)."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all", "--no-new-privs", "--"]
+
+
 class _Cgroup:
     """A memory and a pids cgroup for one run; whatever is left in it at the end is killed."""
 
@@ -171,12 +176,6 @@ class _Cgroup:
                     (folder / "memory.memsw.limit_in_bytes").write_text(memory)
             else:
                 (folder / "pids.max").write_text(str(limits.processes))
-
-    def enter(self) -> None:
-        """In the child, before exec: moves it (and all it will start) into the cgroups."""
-        for folder in self.dirs:
-            with open(folder / "cgroup.procs", "w", encoding="ascii") as procs:
-                procs.write(str(os.getpid()))
 
     def pids(self) -> list[int]:
         found = []
@@ -231,11 +230,12 @@ class _Cgroup:
 class Sandbox:
     """Runs commands sandboxed as described above; one per grader, `close()` it at the end."""
 
-    def __init__(self, limits: Limits, first_uid: int = 61999, uid_count: int = 8):
+    def __init__(self, limits: Limits, first_uid: int = 61999, uid_count: int = 8, without_root: bool = False):
+        """`without_root`: behave as without root (for tests of that fallback)."""
         self.limits = limits
         self.uid_claim: UidClaim | None = None
         missing = []
-        root = os.geteuid() == 0
+        root = os.geteuid() == 0 and not without_root
         if not root:
             missing.append("not root: no namespaces, no sandbox uid, no cgroups (rlimits only)")
         elif not shutil.which("bwrap") or not shutil.which("setpriv"):
@@ -277,10 +277,7 @@ class Sandbox:
             command += ["--perms", "0755", "--dir", parent]
         for bind in binds:
             command += ["--bind" if bind.writable else "--ro-bind", str(bind.host), bind.inside]
-        command += ["--chdir", chdir, "--",
-                    "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
-                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-        return command
+        return command + ["--chdir", chdir, "--", *_setpriv(self.uid)]
 
     def run(self, argv: list[str], timeout: float, binds: list[Bind] | None = None, chdir: str = "/tmp",
             env: dict[str, str] | None = None, max_output: int = 1 << 20, report: bool = False) -> Completed:
@@ -295,23 +292,22 @@ class Sandbox:
         cgroup = _Cgroup(self.cgroups, str(self.uid), self.limits) if self.cgroups and self.mode != "limits" else None
         if self.mode == "namespaces":
             command, cwd = self._bwrap(binds, chdir) + argv, "/"
+        elif self.mode == "user":
+            command, cwd = [*_setpriv(self.uid), *argv], chdir
         else:
             command, cwd = argv, chdir
-
-        def enter() -> None:
-            if cgroup:
-                cgroup.enter()
-            self.limits.apply(processes=self.mode != "namespaces")
-            if self.mode == "user":
-                os.setgroups([])
-                os.setgid(self.uid)
-                os.setuid(self.uid)
+        # No preexec_fn (unsafe beside threads): a shell joins the cgroups, prlimit sets
+        # the limits, then the command is exec'd.
+        command = self.limits.prlimit(processes=self.mode != "namespaces") + command
+        if cgroup:
+            command = ["sh", "-c", _JOIN_CGROUPS, "sh", *(str(d / "cgroup.procs") for d in cgroup.dirs), "--",
+                       *command]
 
         started = time.monotonic()
         try:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                        stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True,
-                                       pass_fds=(report_write,) if report else (), preexec_fn=enter)
+                                       pass_fds=(report_write,) if report else ())
         except BaseException:
             if report:
                 os.close(report_read)

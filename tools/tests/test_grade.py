@@ -88,6 +88,34 @@ class StudentFileTest(unittest.TestCase):
         self.assertIn("not a plain folder", note)
 
 
+class FallbackTest(unittest.TestCase):
+    def test_without_root_it_says_what_is_missing_and_still_runs_with_limits(self):
+        box = sandbox.Sandbox(sandbox.Limits(open_files=64), without_root=True)
+        self.addCleanup(box.close)
+        self.assertEqual(box.mode, "limits")
+        self.assertIn("not root", box.missing)
+        run = box.run(["sh", "-c", "ulimit -n; echo report >&@FD@"], 30, report=True)
+        self.assertEqual((run.status, run.output, run.report), (0, b"64\n", b"report\n"))
+        run = box.run(["sleep", "60"], 0.5)
+        self.assertTrue(run.timed_out)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("bwrap") and sandbox._bwrap_works(), "needs root and bwrap")
+class NamespaceTest(unittest.TestCase):
+    def test_a_run_sees_no_host_and_leaves_nothing(self):
+        box = sandbox.Sandbox(sandbox.Limits(tmp_mib=1), 62500)
+        self.addCleanup(box.close)
+        script = ("ls /home /root /work 2>&1; id -u; dd if=/dev/zero of=/tmp/big bs=1M count=4 2>&1 | head -1; "
+                  "(setsid sleep 600 &); kill -STOP $$")
+        run = box.run(["sh", "-c", script], 5)
+        self.assertTrue(run.timed_out)
+        text = run.output.decode()
+        self.assertIn("No such file or directory", text)
+        self.assertIn(f"{box.uid}\n", text)
+        self.assertIn("No space left on device", text)
+        self.assertEqual(sandbox.processes_of(box.uid), [])
+
+
 class UidPoolTest(unittest.TestCase):
     def test_two_claims_get_two_uids_and_a_released_one_is_free_again(self):
         first, second = sandbox.UidClaim(62200, 4), sandbox.UidClaim(62200, 4)
