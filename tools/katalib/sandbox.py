@@ -21,6 +21,7 @@ Where that is not possible, the `mode` says what is used instead, and
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import pathlib
 import select
@@ -157,11 +158,11 @@ def _setpriv(uid: int) -> list[str]:
 class _Cgroup:
     """A memory and a pids cgroup for one run; whatever is left in it at the end is killed."""
 
-    _serial = 0
+    _serial = itertools.count(1)  # next() is atomic: graders may run in threads
 
     def __init__(self, roots: dict[str, pathlib.Path], name: str, limits: Limits):
-        _Cgroup._serial += 1
-        self.dirs = [root / f"kata-grade-{name}-{os.getpid()}-{_Cgroup._serial}" for root in roots.values()]
+        serial = next(_Cgroup._serial)
+        self.dirs = [root / f"kata-grade-{name}-{os.getpid()}-{serial}" for root in roots.values()]
         memory = str(limits.memory_mib * MIB)
         for folder in self.dirs:
             folder.mkdir()

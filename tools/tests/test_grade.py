@@ -169,6 +169,7 @@ class GradeHostileSubmissionsTest(unittest.TestCase):
         config["limits"]["test_timeout_seconds"] = 15
         config["limits"]["processes"] = 128
         config["sandbox_uid"] = 62300
+        config["limits"]["parallel_tests"] = 2
         (cls.scratch / "grading.json").write_text(json.dumps(config))
         cls.run_ = subprocess.run(
             [sys.executable, str(ROOT / "kata"), "grade", *(str(subs / n) for n in cls.names),

@@ -224,7 +224,7 @@ class GraderAttacksTest(unittest.TestCase):
         os.chmod(cls.scratch, 0o755)
         config = grade.Config.load()
         config.limits = {**config.limits, "test_timeout_seconds": 15, "memory_mib_per_test": 2048,
-                         "tmp_mib": 256}
+                         "tmp_mib": 256, "parallel_tests": 2, "build_timeout_seconds": 1800}
         config.sandbox_uid = UID_BASE
         cls.grader = grade.Grader(course.exercises(), config)
         cls.uid = cls.grader.sandbox.uid
