@@ -21,6 +21,7 @@ import pathlib
 import re
 import shutil
 import stat
+import subprocess
 import tempfile
 import time
 
@@ -326,7 +327,6 @@ class Grader:
     def _run(self, argv: list[str], timeout: float, writable_build: bool = False, report: bool = False,
              max_output: int = 1 << 20) -> tuple[sandbox.Completed, str]:
         """Runs argv in the sandbox over the current tree; returns the run and its private tmp."""
-        src, build_dir = self._paths()
         binds = [sandbox.Bind(self.work / "src", SRC), sandbox.Bind(self.work / "build", BUILD, writable_build)]
         scratch = None
         if self.isolated:
@@ -375,7 +375,8 @@ class Grader:
         run, _ = self._run(["cmake", "--build", in_build, "--target", *targets],
                            limits["build_timeout_seconds"], writable_build=True)
         if run.status != 0:
-            raise GradingError(f"the shipped stubs do not build ({run.status}, oom {run.out_of_memory}):\n" + run.output.decode(errors="replace")[-3000:])
+            raise GradingError(f"the shipped stubs do not build (status {run.status}):\n"
+                               + run.output.decode(errors="replace")[-3000:])
         self._tree_to(0)
         self.trusted = {}
         for exercise in self.exercises:
@@ -395,7 +396,6 @@ class Grader:
         if not mpiexec or not self.ranks:
             return []
         try:
-            import subprocess
             version = subprocess.run([mpiexec, "--version"], capture_output=True, text=True, timeout=30).stdout
         except (OSError, subprocess.TimeoutExpired):
             return []
