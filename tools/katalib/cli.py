@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 
 from . import course, ctest, lessons, prereqs, reset, runner, state, term, verify, watch
@@ -206,6 +207,7 @@ def cmd_grade(args) -> int:
     exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
     config = grade.Config.load(pathlib.Path(args.config) if args.config else course.ROOT / "grading.json")
     results = []
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: still remove the sandboxes' trees
     try:
         with grade.Grader(exercises, config) as grader:
             if grader.missing:
