@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -248,20 +249,24 @@ def cmd_grade(args) -> int:
 
     from . import grade, reports
 
-    if not prereqs.ensure():
+    if not prereqs.ensure(for_grade=True):
         return 2
     exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
     config = grade.Config.load(pathlib.Path(args.config) if args.config else course.ROOT / "grading.json")
     # The weights are the manifests'; a --config file's "weights" may override them.
     config.weights = {**{e.name: e.weight for e in course.exercises()}, **config.weights}
-    grader = grade.Grader(exercises, config)
-    if not grader.isolated:
-        print(term.warn("Not root: submissions run as you, with resource limits only. "
-                        "Grade as root (in a VM or container) to isolate them."), file=sys.stderr)
     results = []
-    for submission in args.submissions:
-        print(term.dim(f"grading {submission} ..."), file=sys.stderr, flush=True)
-        results.append(grader.grade(pathlib.Path(submission)))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: still remove the sandboxes' trees
+    try:
+        with grade.Grader(exercises, config) as grader:
+            if grader.missing:
+                print(term.warn(f"Not fully sandboxed: {grader.missing}."), file=sys.stderr)
+            for submission in args.submissions:
+                print(term.dim(f"grading {submission} ..."), file=sys.stderr, flush=True)
+                results.append(grader.grade(pathlib.Path(submission)))
+    except (grade.GradingError, RuntimeError, OSError) as error:
+        print(f"kata grade: {error}", file=sys.stderr)
+        return 2
     print(reports.markdown(results))
     if args.json:
         data = reports.gradescope(results[0]) if len(results) == 1 else [

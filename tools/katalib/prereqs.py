@@ -31,6 +31,12 @@ BENCH_PACKAGES = {
 }
 
 
+# What only `kata grade` needs: bubblewrap, for a sandbox of namespaces per test.
+GRADE_PACKAGES = {
+    "bubblewrap": "bwrap",
+}
+
+
 def _present(probe: str) -> bool:
     if probe.startswith("/"):
         return os.path.exists(probe)
@@ -63,9 +69,11 @@ def install_command(packages: list[str]) -> list[str]:
     return ["apt-get", "install", "-y", "--no-install-recommends", *packages]
 
 
-def ensure(quiet: bool = False, for_bench: bool = False) -> bool:
+def ensure(quiet: bool = False, for_bench: bool = False, for_grade: bool = False) -> bool:
     """Makes sure everything is installed. Returns False (after saying what to do) if not."""
     wanted = {**PACKAGES, **BENCH_PACKAGES} if for_bench else PACKAGES
+    if for_grade:
+        wanted = {**wanted, **GRADE_PACKAGES}
     missing = missing_packages(wanted)
     if not missing:
         return True

@@ -19,18 +19,112 @@ ONLINE = "const long count = ::sysconf(_SC_NPROCESSORS_ONLN);"
 TBB = "return static_cast<unsigned>(tbb::info::default_concurrency());"
 
 
-class IncludeRuleTest(unittest.TestCase):
-    def test_headers_by_name_are_allowed(self):
-        for line in ('#include <vector>', '#include <kata/fd.hpp>', '#include "cpu_count.hpp"',
-                     '#include <oneapi/tbb/info.h>', '#  include <sys/wait.h>  // waitpid'):
-            self.assertIsNone(grade.include_problem(line), line)
+class TestListTest(unittest.TestCase):
+    def test_suites_tests_and_parameter_comments(self):
+        listing = "Running main() from gtest_main.cc\nSuite.\n  A\n  B\nEvery/P.\n  C/0  # GetParam() = 1\n"
+        self.assertEqual(grade.parse_test_list(listing), ["Suite.A", "Suite.B", "Every/P.C/0"])
 
-    def test_paths_into_the_file_system_are_not(self):
-        for line in ('#include "/work/solutions/01_cpu_count/cpu_count.cpp"',
-                     '#include "../../solutions/01_cpu_count/cpu_count.cpp"',
-                     '#include </etc/shadow>', '#include <../solutions/x.cpp>',
-                     '#include SOLUTION_PATH', '#include "cpu_count.cpp"'):
-            self.assertIsNotNone(grade.include_problem(line), line)
+
+def _report(name: str, failures=(), status="RUN", result="COMPLETED") -> bytes:
+    suite, _, test = name.partition(".")
+    body = {"failures": len(failures), "errors": 0, "testsuites": [{"name": suite, "testsuite": [
+        {"name": test, "status": status, "result": result,
+         "failures": [{"failure": f, "type": ""} for f in failures]}]}]}
+    return b"\x1ereport.json\n" + json.dumps(body).encode()
+
+
+class JudgeTest(unittest.TestCase):
+    def judge(self, status, report=b"", flooded=False):
+        run = sandbox.Completed(status, b"console: [  PASSED  ] 1 test", report, 0.1, flooded)
+        return grade.judge("S.t", run, ["report.json"], 30, 4096, 1000)[:2]
+
+    def test_a_pass_needs_the_report_and_exit_status_zero(self):
+        self.assertEqual(self.judge(0, _report("S.t")), ("passed", ""))
+        self.assertEqual(self.judge(1, _report("S.t"))[0], "failed")
+        self.assertEqual(self.judge(0, b"")[0], "failed")  # exit 0 without a report: _exit(0)
+        self.assertEqual(self.judge(-11, b"")[0], "crashed")
+        self.assertEqual(self.judge(None, b"")[0], "timeout")
+        self.assertEqual(self.judge(None, b"", flooded=True)[0], "failed")
+
+    def test_the_report_must_name_this_test_as_run_and_passed(self):
+        self.assertEqual(self.judge(0, _report("S.other"))[0], "failed")
+        self.assertEqual(self.judge(0, _report("S.t", ["x.cpp:1\nboom"])), ("failed", ""))
+        self.assertEqual(self.judge(0, _report("S.t", status="NOTRUN"))[0], "not run")
+        self.assertEqual(self.judge(0, b"\x1ereport.json\nnot json")[0], "failed")
+
+    def test_output_is_cleaned_of_escapes_and_sandbox_paths(self):
+        self.assertEqual(grade.clean_text("\x1b[31m/kata/src/tests/x.cpp:3\x1b[0m", "/kata/src"), "tests/x.cpp:3")
+
+
+class StudentFileTest(unittest.TestCase):
+    def setUp(self):
+        self.folder = pathlib.Path(tempfile.mkdtemp(prefix="kata-files-"))
+        (self.folder / "01_x").mkdir()
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def read(self, name):
+        return grade.read_student_file(self.folder, "01_x", name)
+
+    def test_a_regular_file_is_taken(self):
+        (self.folder / "01_x/a.cpp").write_text("int x;\n")
+        self.assertEqual(self.read("a.cpp"), (b"int x;\n", ""))
+
+    def test_symlinks_folders_fifos_and_binaries_are_ignored_with_a_note(self):
+        (self.folder / "01_x/link.cpp").symlink_to("/etc/passwd")
+        (self.folder / "01_x/dir.cpp").mkdir()
+        os.mkfifo(self.folder / "01_x/fifo.cpp")
+        (self.folder / "01_x/bin.cpp").write_bytes(b"\x7fELF\0\0")
+        for name, says in (("link.cpp", "is a symlink"), ("dir.cpp", "is a folder"),
+                           ("fifo.cpp", "is a device, pipe or socket"), ("bin.cpp", "is binary"),
+                           ("none.cpp", "missing")):
+            data, note = self.read(name)
+            self.assertIsNone(data, name)
+            self.assertIn(says, note)
+
+    def test_a_symlinked_exercise_folder_is_not_followed(self):
+        (self.folder / "02_y").symlink_to(SOLUTION)
+        data, note = grade.read_student_file(self.folder, "02_y", "cpu_count.cpp")
+        self.assertIsNone(data)
+        self.assertIn("not a plain folder", note)
+
+
+class FallbackTest(unittest.TestCase):
+    def test_without_root_it_says_what_is_missing_and_still_runs_with_limits(self):
+        box = sandbox.Sandbox(sandbox.Limits(open_files=64), without_root=True)
+        self.addCleanup(box.close)
+        self.assertEqual(box.mode, "limits")
+        self.assertIn("not root", box.missing)
+        run = box.run(["sh", "-c", "ulimit -n; echo report >&@FD@"], 30, report=True)
+        self.assertEqual((run.status, run.output, run.report), (0, b"64\n", b"report\n"))
+        run = box.run(["sleep", "60"], 0.5)
+        self.assertTrue(run.timed_out)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("bwrap") and sandbox._bwrap_works(), "needs root and bwrap")
+class NamespaceTest(unittest.TestCase):
+    def test_a_run_sees_no_host_and_leaves_nothing(self):
+        box = sandbox.Sandbox(sandbox.Limits(tmp_mib=1), 62500)
+        self.addCleanup(box.close)
+        script = ("ls /home /root /work 2>&1; id -u; dd if=/dev/zero of=/tmp/big bs=1M count=4 2>&1 | head -1; "
+                  "(setsid sleep 600 &); kill -STOP $$")
+        run = box.run(["sh", "-c", script], 5)
+        self.assertTrue(run.timed_out)
+        text = run.output.decode()
+        self.assertIn("No such file or directory", text)
+        self.assertIn(f"{box.uid}\n", text)
+        self.assertIn("No space left on device", text)
+        self.assertEqual(sandbox.processes_of(box.uid), [])
+
+
+class UidPoolTest(unittest.TestCase):
+    def test_two_claims_get_two_uids_and_a_released_one_is_free_again(self):
+        first, second = sandbox.UidClaim(62200, 4), sandbox.UidClaim(62200, 4)
+        self.assertNotEqual(first.uid, second.uid)
+        first.release()
+        third = sandbox.UidClaim(62200, 4)
+        self.assertEqual(third.uid, 62200)
+        second.release()
+        third.release()
 
 
 def _write_variant(folder: pathlib.Path, edit=None, every_file: bool = False) -> None:
@@ -61,10 +155,8 @@ class GradeHostileSubmissionsTest(unittest.TestCase):
         subs = cls.scratch / "submissions"
         _write_variant(subs / "correct")
         _write_variant(subs / "no_compile", lambda t, _: t + "\nthis is not C++;\n")
-        _write_variant(subs / "hangs", _prepend_to(ONLINE, "for (;;) ::pause();"))
         _write_variant(subs / "fork_bomb", _prepend_to(TBB, "for (;;) ::fork();"))
         _write_variant(subs / "floods", _prepend_to(ONLINE, 'for (;;) std::fputs("flood flood flood\\n", stdout);'))
-        _write_variant(subs / "segfaults", _prepend_to(ONLINE, "std::raise(SIGSEGV);"))
         _write_variant(subs / "includes_solution", lambda _, f: f'#include "{f}"\n', every_file=True)
         # A whole repository whose stub is untouched but whose test was "fixed" to pass.
         edits_test = subs / "edits_test"
@@ -72,11 +164,12 @@ class GradeHostileSubmissionsTest(unittest.TestCase):
         (edits_test / "tests").mkdir()
         (edits_test / "tests/01_cpu_count_test.cpp").write_text(
             '#include <gtest/gtest.h>\nTEST(All, Pass) { SUCCEED(); }\n')
-        cls.names = ["correct", "no_compile", "hangs", "fork_bomb", "floods", "segfaults",
-                     "includes_solution", "edits_test"]
+        cls.names = ["correct", "no_compile", "fork_bomb", "floods", "includes_solution", "edits_test"]
         config = json.loads((ROOT / "grading.json").read_text())
         config["limits"]["test_timeout_seconds"] = 15
         config["limits"]["processes"] = 128
+        config["sandbox_uid"] = 62300
+        config["limits"]["parallel_tests"] = 2
         (cls.scratch / "grading.json").write_text(json.dumps(config))
         cls.run_ = subprocess.run(
             [sys.executable, str(ROOT / "kata"), "grade", *(str(subs / n) for n in cls.names),
@@ -115,9 +208,6 @@ class GradeHostileSubmissionsTest(unittest.TestCase):
         self.assertEqual(self.results["no_compile"]["tests"][0]["name"], "01_cpu_count (does not compile tests)")
         self.assertIn("error", self.results["no_compile"]["tests"][0]["output"])
 
-    def test_a_hang_loses_only_the_tests_that_hang(self):
-        self.expect_passed("hangs", self.total - 2)
-
     def test_a_fork_bomb_is_contained(self):
         self.expect_passed("fork_bomb", self.total - 2)
 
@@ -125,19 +215,16 @@ class GradeHostileSubmissionsTest(unittest.TestCase):
         self.expect_passed("floods", self.total - 2)
         self.assertLess(len(self.results["floods"]["tests"][0]["output"]), 5000)
 
-    def test_a_crash_loses_only_the_tests_that_crash(self):
-        self.expect_passed("segfaults", self.total - 2)
-
-    def test_including_the_reference_solution_is_refused(self):
+    def test_including_the_reference_solution_finds_nothing(self):
         self.assertEqual(self.score("includes_solution"), 0)
-        self.assertIn("not allowed", self.results["includes_solution"]["tests"][0]["output"])
+        self.assertEqual(self.results["includes_solution"]["tests"][0]["name"], "01_cpu_count (does not compile tests)")
 
     def test_editing_a_test_gains_nothing(self):
         self.expect_passed("edits_test", 0)
 
     def test_nothing_of_the_submissions_survives(self):
-        if sandbox.can_switch_user():
-            self.assertEqual(sandbox.processes_of(61999), [])
+        for uid in range(62300, 62308):
+            self.assertEqual(sandbox.processes_of(uid), [])
         left = subprocess.run(["pgrep", "-f", "01_cpu_count_test"], capture_output=True, text=True)
         self.assertEqual(left.stdout, "")
 
