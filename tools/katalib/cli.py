@@ -195,33 +195,77 @@ def cmd_hint(args) -> int:
     return 0
 
 
+def _submission_paths(specs: list[str]) -> list[str]:
+    """Each submission as given; a pattern no shell expanded (`docker run IMAGE kata grade /subs/*`)
+    is expanded here."""
+    import glob
+    import os
+
+    paths = []
+    for spec in specs:
+        matches = sorted(glob.glob(spec)) if glob.has_magic(spec) and not os.path.exists(spec) else []
+        paths += matches or [spec]
+    return paths
+
+
 def cmd_grade(args) -> int:
     import json
     import pathlib
 
-    from . import grade, reports
+    from . import grade, intake, reports
 
     if not prereqs.ensure():
         return 2
     exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
-    config = grade.Config.load(pathlib.Path(args.config) if args.config else course.ROOT / "grading.json")
+    config_path = pathlib.Path(args.config) if args.config else course.ROOT / "grading.json"
+    config = grade.Config.load(config_path)
     grader = grade.Grader(exercises, config)
     if not grader.isolated:
         print(term.warn("Not root: submissions run as you, with resource limits only. "
                         "Grade as root (in a VM or container) to isolate them."), file=sys.stderr)
+    bench = None
+    if args.bench:
+        from . import benchgrade
+
+        bench = benchgrade.BenchGrader(grader, benchgrade.load_settings(config_path))
     results = []
-    for submission in args.submissions:
-        print(term.dim(f"grading {submission} ..."), file=sys.stderr, flush=True)
-        results.append(grader.grade(pathlib.Path(submission)))
+    try:
+        for submission in _submission_paths(args.submissions):
+            print(term.dim(f"grading {submission} ..."), file=sys.stderr, flush=True)
+            path = pathlib.Path(submission)
+            result = grader.grade(path)
+            result.problems = intake.problems(path, exercises) + result.problems
+            if bench is not None:
+                print(term.dim(f"measuring {submission}'s speed ..."), file=sys.stderr, flush=True)
+                result.bench = bench.grade(path, result.exercises)
+            results.append(result)
+    finally:
+        if bench is not None:
+            bench.close()
     print(reports.markdown(results))
     if args.json:
-        data = reports.gradescope(results[0]) if len(results) == 1 else [
-            {"submission": r.submission, **reports.gradescope(r)} for r in results]
-        pathlib.Path(args.json).write_text(json.dumps(data, indent=2), encoding="utf-8")
+        objects = [reports.gradescope(r) for r in results]
+        text = (json.dumps(objects[0], indent=2) + "\n" if len(objects) == 1
+                else "".join(json.dumps(o) + "\n" for o in objects))
+        pathlib.Path(args.json).write_text(text, encoding="utf-8")
     if args.junit:
         pathlib.Path(args.junit).write_text(reports.junit(results), encoding="utf-8")
     if args.csv:
         pathlib.Path(args.csv).write_text(reports.class_csv(results), encoding="utf-8")
+    if args.tests_csv:
+        pathlib.Path(args.tests_csv).write_text(reports.tests_csv(results), encoding="utf-8")
+    return 0
+
+
+def cmd_autograder(args) -> int:
+    import pathlib
+
+    from . import autograder
+
+    exercises = [course.find(name).name for name in args.exercises] if args.exercises else None
+    target = autograder.build_zip(pathlib.Path(args.out), bench=args.bench, exercises=exercises)
+    print(f"Wrote {target}: upload it as the assignment's autograder on Gradescope "
+          "(Ubuntu base image).")
     return 0
 
 
@@ -313,11 +357,27 @@ def build_parser() -> argparse.ArgumentParser:
     grader = commands.add_parser("grade", help="instructors: grade submissions (a repository or its exercises/)")
     grader.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     grader.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="only these exercises")
-    grader.add_argument("--json", metavar="FILE", help="Gradescope results.json (a list for several submissions)")
-    grader.add_argument("--junit", metavar="FILE", help="JUnit XML")
-    grader.add_argument("--csv", metavar="FILE", help="one row per submission, for a class")
+    grader.add_argument("--json", metavar="FILE",
+                        help="Gradescope's results.json, one entry per test: one JSON object for one "
+                        "submission; for several, JSON Lines (one object per line, in the order given)")
+    grader.add_argument("--junit", metavar="FILE", help="JUnit XML: a testsuite per submission and exercise")
+    grader.add_argument("--csv", metavar="FILE", help="one row per submission (its points per exercise), for a class")
+    grader.add_argument("--tests-csv", metavar="FILE", help="one row per submission and test, with its message")
+    grader.add_argument("--bench", action="store_true",
+                        help="also time each passing exercise against the reference, in turns, and award "
+                        "grading.json's \"bench\" points (slow; off by default)")
     grader.add_argument("--config", metavar="FILE", help="weights and limits (default: grading.json)")
     grader.set_defaults(run=cmd_grade)
+
+    autograding = commands.add_parser("autograder", help="instructors: the autograder for a grading platform")
+    platforms = autograding.add_subparsers(dest="platform", metavar="PLATFORM", required=True)
+    gradescope = platforms.add_parser("gradescope", help="the zip to upload to Gradescope: setup.sh, "
+                                      "run_autograder and the course")
+    gradescope.add_argument("--out", metavar="DIR", default=".", help="where to write kata-gradescope.zip (.)")
+    gradescope.add_argument("--bench", action="store_true", help="grade speed too (puts the reference "
+                            "solutions in the zip, readable by root only)")
+    gradescope.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="grade only these exercises")
+    gradescope.set_defaults(run=cmd_autograder)
 
     exporter = commands.add_parser("export-student", help="instructors: the repository without solutions/")
     exporter.add_argument("directory")

@@ -75,6 +75,12 @@ class SubmissionGrade:
     submission: str
     exercises: list[ExerciseGrade]
     seconds: float = 0.0
+    # Filled for the reports (issue 14): the grader's work folder, whose paths a report
+    # relativises; what was wrong with the submission itself, one line each (intake.py);
+    # and the speed grades of `kata grade --bench` (benchgrade.BenchGrade).
+    work_dir: str = ""
+    problems: list[str] = dataclasses.field(default_factory=list)
+    bench: list = dataclasses.field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -177,7 +183,7 @@ class Grader:
             if self.uid is not None:
                 sandbox.kill_everything_of(self.uid)
             shutil.rmtree(work, ignore_errors=True)
-        return SubmissionGrade(str(submission), grades, time.monotonic() - started)
+        return SubmissionGrade(str(submission), grades, time.monotonic() - started, work_dir=str(work))
 
     def _grade_in(self, work: pathlib.Path, student: pathlib.Path, grades: list[ExerciseGrade]) -> None:
         source, binary, scratch, private = (work / n for n in ("src", "build", "tmp", "private"))
