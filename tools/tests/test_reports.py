@@ -4,10 +4,11 @@ import io
 import json
 import pathlib
 import re
+import tempfile
 import unittest
 import xml.etree.ElementTree as ElementTree
 
-from katalib import reports
+from katalib import course, intake, reports
 from katalib.ctest import TestResult
 from katalib.grade import ExerciseGrade, SubmissionGrade
 
@@ -178,6 +179,46 @@ class BenchInReportsTest(unittest.TestCase):
         self.assertEqual(results["score"], 3.75 + 2.5 + 5)
         self.assertEqual(results["extra_data"]["max_score"], 35)
         self.assertIn("speed", reports.markdown([submission]))
+
+
+class IntakeTest(unittest.TestCase):
+    """One line for each thing the grader cannot take from a submission."""
+
+    def setUp(self):
+        self.folder = pathlib.Path(tempfile.mkdtemp(prefix="kata-intake-"))
+        self.exercise = course.find("01")
+        self.addCleanup(__import__("shutil").rmtree, self.folder, True)
+
+    def problems(self, path: pathlib.Path) -> list[str]:
+        return intake.problems(path, [self.exercise])
+
+    def test_no_folder_no_exercises_a_file(self):
+        self.assertEqual(self.problems(self.folder / "nobody"), ["nobody is not a folder (or does not exist): "
+                                                                  "nothing graded"])
+        (self.folder / "empty").mkdir()
+        self.assertIn("has no exercises/ folder", self.problems(self.folder / "empty")[0])
+
+    def test_each_bad_stub_is_one_line(self):
+        stubs = self.folder / "sub/exercises/01_cpu_count"
+        stubs.mkdir(parents=True)
+        (stubs / "cpu_count.cpp").symlink_to("/etc/passwd")
+        (stubs / "cgroup_quota.cpp").mkdir()
+        self.assertEqual(self.problems(self.folder / "sub"), [
+            "exercises/01_cpu_count/cgroup_quota.cpp is a folder, not a file: the shipped stub was graded",
+            "exercises/01_cpu_count/cpu_count.cpp is a symbolic link, not a file: the shipped stub was graded"])
+        (stubs / "cgroup_quota.cpp").rmdir()
+        (stubs / "cpu_count.cpp").unlink()
+        (stubs / "cpu_count.cpp").write_bytes(b"\x7fELF\x02\x01\x01\0\0\0")
+        self.assertEqual(self.problems(self.folder / "sub"), [
+            "exercises/01_cpu_count/cgroup_quota.cpp is missing: the shipped stub was graded",
+            "exercises/01_cpu_count/cpu_count.cpp is a binary file, not C++ source"])
+
+    def test_a_good_submission_has_none(self):
+        stubs = self.folder / "sub/01_cpu_count"
+        stubs.mkdir(parents=True)
+        for stub in self.exercise.stub_files:
+            (stubs / stub.name).write_text(stub.read_text() + "// été\n")
+        self.assertEqual(self.problems(self.folder / "sub"), [])
 
 
 if __name__ == "__main__":
