@@ -1,6 +1,6 @@
 # Self-hosted grading: the course and its grader on Debian 12.
 #   docker build -t kata-grader .
-#   docker run --rm -v "$PWD/subs:/subs" kata-grader kata grade /subs/* --json /subs/results.jsonl
+#   docker run --rm -v "$PWD/subs:/subs" kata-grader kata grade "/subs/*" --json /subs/results.jsonl
 # The grading is the same `kata grade` as outside (tested outside, in tools/tests/).
 FROM debian:12
 

@@ -12,7 +12,7 @@ from katalib import course, intake, reports
 from katalib.ctest import TestResult
 from katalib.grade import ExerciseGrade, SubmissionGrade
 
-from .schema import validate
+from .schema import SchemaError, validate
 
 WORK = "/tmp/kata-grade-abc123"
 SCHEMA = json.loads((pathlib.Path(__file__).parent / "data/gradescope_results.schema.json").read_text())
@@ -96,7 +96,13 @@ class ReportsOfHostileOutputTest(unittest.TestCase):
     def test_a_flood_is_cut(self):
         for text in self.everything:
             self.assertLess(len(text), 40_000)
-        self.assertIn("more characters cut", self.results["tests"][2]["output"])
+        maps = next(t for t in self.results["tests"] if t["name"] == "02_pool_map/PoolTest.Maps")
+        self.assertIn("more characters cut", maps["output"])
+
+    def test_an_exercises_notes_are_an_entry_of_their_own(self):
+        notes = next(t for t in self.results["tests"] if t["number"] == "02.0")
+        self.assertEqual((notes["score"], notes["max_score"]), (0, 0))
+        self.assertIn("pool_map.cpp | `weird` note", notes["output"])
 
     def test_gradescope_has_one_entry_per_test_with_its_own_message(self):
         validate(self.results, SCHEMA)
@@ -164,6 +170,22 @@ class ReportsOfHostileOutputTest(unittest.TestCase):
         self.assertEqual(len(rows), 9)
         self.assertEqual(rows[1]["status"], "failed")
         self.assertIn("wrong values", rows[1]["message"])
+
+
+class SchemaTest(unittest.TestCase):
+    """The schema and its validator refuse what Gradescope does not document (checked once against
+    python3-jsonschema 4.10: the same verdicts)."""
+
+    def test_undocumented_or_wrong_keys_are_refused(self):
+        good = reports.gradescope(_submission())
+        validate(good, SCHEMA)
+        bad = [dict(good, max_score=30), dict(good, stdout_visibility="shown"), {"output": "no score"},
+               dict(good, tests=[dict(good["tests"][0], status="error")]),
+               dict(good, tests=[dict(good["tests"][0], number=2.5)]),
+               dict(good, leaderboard=[{"name": "speed"}])]
+        for value in bad:
+            with self.assertRaises(SchemaError):
+                validate(value, SCHEMA)
 
 
 class BenchInReportsTest(unittest.TestCase):
