@@ -218,7 +218,11 @@ def cmd_grade(args) -> int:
         return 2
     exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
     config_path = pathlib.Path(args.config) if args.config else course.ROOT / "grading.json"
-    config = grade.Config.load(config_path)
+    try:
+        config = grade.Config.load(config_path)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"{config_path}: cannot use it as grading.json ({error})", file=sys.stderr)
+        return 2
     grader = grade.Grader(exercises, config)
     if not grader.isolated:
         print(term.warn("Not root: submissions run as you, with resource limits only. "
@@ -227,7 +231,11 @@ def cmd_grade(args) -> int:
     if args.bench:
         from . import benchgrade
 
-        bench = benchgrade.BenchGrader(grader, benchgrade.load_settings(config_path))
+        try:
+            bench = benchgrade.BenchGrader(grader, benchgrade.load_settings(config_path))
+        except (TypeError, ValueError) as error:
+            print(f"{config_path}: its \"bench\" settings are not usable ({error})", file=sys.stderr)
+            return 2
     results = []
     try:
         for submission in _submission_paths(args.submissions):
@@ -243,17 +251,18 @@ def cmd_grade(args) -> int:
         if bench is not None:
             bench.close()
     print(reports.markdown(results))
-    if args.json:
-        objects = [reports.gradescope(r) for r in results]
-        text = (json.dumps(objects[0], indent=2) + "\n" if len(objects) == 1
-                else "".join(json.dumps(o) + "\n" for o in objects))
-        pathlib.Path(args.json).write_text(text, encoding="utf-8")
-    if args.junit:
-        pathlib.Path(args.junit).write_text(reports.junit(results), encoding="utf-8")
-    if args.csv:
-        pathlib.Path(args.csv).write_text(reports.class_csv(results), encoding="utf-8")
-    if args.tests_csv:
-        pathlib.Path(args.tests_csv).write_text(reports.tests_csv(results), encoding="utf-8")
+    objects = [reports.gradescope(r) for r in results]
+    outputs = [(args.json, lambda: (json.dumps(objects[0], indent=2) + "\n" if len(objects) == 1
+                                    else "".join(json.dumps(o) + "\n" for o in objects))),
+               (args.junit, lambda: reports.junit(results)), (args.csv, lambda: reports.class_csv(results)),
+               (args.tests_csv, lambda: reports.tests_csv(results))]
+    for path, text in outputs:
+        if path:
+            try:
+                pathlib.Path(path).write_text(text(), encoding="utf-8")
+            except OSError as error:
+                print(f"cannot write {path}: {error.strerror or error}", file=sys.stderr)
+                return 2
     return 0
 
 

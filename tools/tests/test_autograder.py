@@ -210,6 +210,34 @@ class DockerfileTest(unittest.TestCase):
         self.assertTrue(set(op for op, _ in self.instructions) <= {"FROM", "RUN", "COPY", "WORKDIR", "CMD", "ENV"})
 
 
+class BadInputTest(unittest.TestCase):
+    """kata grade on input it cannot use: one clear line, never a traceback."""
+
+    def kata(self, *args):
+        return subprocess.run([sys.executable, str(ROOT / "kata"), *args], capture_output=True, text=True,
+                              env=dict(os.environ, NO_COLOR="1"), timeout=300, check=False)
+
+    def test_a_broken_grading_json(self):
+        with tempfile.TemporaryDirectory() as folder:
+            config = pathlib.Path(folder) / "grading.json"
+            config.write_text("{not json")
+            run = self.kata("grade", folder, "--exercises", "01", "--config", str(config))
+        self.assertEqual(run.returncode, 2)
+        self.assertNotIn("Traceback", run.stderr)
+        self.assertIn("cannot use it as grading.json", run.stderr)
+
+    def test_a_submission_that_is_not_there(self):
+        with tempfile.TemporaryDirectory() as folder:
+            results = pathlib.Path(folder) / "results.json"
+            run = self.kata("grade", f"{folder}/nobody", "--exercises", "01", "--json", str(results))
+            data = json.loads(results.read_text())
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertNotIn("Traceback", run.stdout + run.stderr)
+        validate(data, SCHEMA)
+        self.assertEqual(data["score"], 0)
+        self.assertEqual(data["tests"][0]["output"], "nobody is not a folder (or does not exist): nothing graded")
+
+
 class SubmissionPatternTest(unittest.TestCase):
     def test_a_pattern_no_shell_expanded_is_expanded_by_kata_grade(self):
         from katalib import cli
