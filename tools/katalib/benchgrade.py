@@ -114,6 +114,7 @@ class BenchGrader:
         self.settings = settings
         self.launchers = cells.Catalogue.load().exercises
         self.work = pathlib.Path(tempfile.mkdtemp(prefix="kata-bench-"))
+        self.work.chmod(0o755)  # the sandbox user builds and runs below it
         self.reference = self.work / "reference"
         self.reference_ready = False
 

@@ -25,8 +25,8 @@ CELL_LIMIT = 120  # characters of a Markdown table cell
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 # C0 and C1 controls but tab and newline, and the two non-characters XML refuses.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-# The grader's work folder, wherever its temporary folder is: /tmp/kata-grade-x1y2/.
-_WORK_DIR = r"(?:/[\w.+-]+)*/kata-grade-[\w.-]+"
+# The grader's work folder, wherever its temporary folder is: /tmp/kata-grade-x1y2/ (or --bench's).
+_WORK_DIR = r"(?:/[\w.+-]+)*/kata-(?:grade|bench)-[\w.-]+(?:/student)?"
 _UNDER_WORK = r"/(?:(?:src|build)/exercises/\d\d_\w+/|src/)?"
 _GTEST_BANNER = re.compile(r"^\[ *(RUN|OK|FAILED|PASSED|SKIPPED|==========|----------) *\]")
 _LOCATION_ONLY = re.compile(r":\d+: Failure$")
@@ -138,8 +138,9 @@ def markdown(submissions: list[SubmissionGrade]) -> str:
         score, max_score = total_score(submission)
         out += [f"## {md_cell(clean(submission.submission, work))}: {score:g} / {max_score:g}", "",
                 f"Graded in {submission.seconds:.0f} s.", ""]
-        out += [f"- {md_cell(problem, MESSAGE_LIMIT)}" for problem in _problems(submission)]
-        out += ["", "| exercise | tests | points | first failure |", "| --- | --- | --- | --- |"]
+        problems = _problems(submission)
+        out += [f"- {md_cell(problem, MESSAGE_LIMIT)}" for problem in problems] + ([""] if problems else [])
+        out += ["| exercise | tests | points | first failure |", "| --- | --- | --- | --- |"]
         lines = {grade.name: test_lines(grade, work) for grade in submission.exercises}
         for grade in submission.exercises:
             failing = next((line for line in lines[grade.name] if line.status != "passed"), None)

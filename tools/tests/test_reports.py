@@ -72,6 +72,8 @@ class CleanTest(unittest.TestCase):
     def test_any_work_folder_is_recognised_without_being_told(self):
         self.assertEqual(reports.clean("/var/tmp/x/kata-grade-q_1/src/exercises/01_cpu_count/a.cpp:1"),
                          "a.cpp:1")
+        self.assertEqual(reports.clean("/tmp/kata-bench-q1/student/src/exercises/01_cpu_count/a.cpp:1"),
+                         "a.cpp:1")
 
 
 class ReportsOfHostileOutputTest(unittest.TestCase):
