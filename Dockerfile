@@ -4,7 +4,9 @@
 # The grading is the same `kata grade` as outside (tested outside, in tools/tests/).
 FROM debian:12
 
-# The course's packages (tools/katalib/prereqs.py) and the grader's (autograder.GRADER_PACKAGES).
+# The course's packages (tools/katalib/prereqs.py), the grader's (autograder.GRADER_PACKAGES),
+# and tini: an init that reaps the orphans of graded code (kata as PID 1 would not, and the
+# grader waits until the sandbox user has no process left, zombies included).
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         bubblewrap \
@@ -18,6 +20,7 @@ RUN apt-get update \
         ninja-build \
         openmpi-bin \
         python3 \
+        tini \
     && rm -rf /var/lib/apt/lists/*
 
 COPY . /kata
@@ -26,4 +29,5 @@ COPY . /kata
 RUN if [ -d /kata/solutions ]; then chmod -R go-rwx /kata/solutions; fi \
     && ln -s /kata/kata /usr/local/bin/kata
 WORKDIR /kata
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["kata", "grade", "--help"]

@@ -27,7 +27,7 @@ import statistics
 import tempfile
 from typing import Callable
 
-from . import cells, gbench, grade, sandbox
+from . import build, cells, gbench, grade, sandbox
 from .course import ROOT, Exercise
 
 
@@ -167,39 +167,40 @@ class BenchGrader:
         return award(exercise.name, settings, mine_times, reference_times)
 
     def _reference_binary(self, exercise: Exercise) -> tuple[pathlib.Path | None, str]:
-        build = self.reference
+        binary_dir = self.reference
         if not self.reference_ready:
-            code, output = grade._run(["cmake", "-S", str(ROOT), "-B", str(build), "-G", "Ninja",
+            code, output = grade._run(["cmake", "-S", str(ROOT), "-B", str(binary_dir), "-G", "Ninja",
                                        "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DKATA_IMPLEMENTATION=solutions",
                                        "-DKATA_BUILD_BENCH=ON"], 600)
             if code != 0:
-                return None, output[-300:]
+                return None, _first_error(output)
             self.reference_ready = True
-        code, output = grade._run(["cmake", "--build", str(build), "--target", exercise.bench_target], 900)
-        return (build / exercise.bench_target, "") if code == 0 else (None, output[-300:])
+        code, output = grade._run(["cmake", "--build", str(binary_dir), "--target", exercise.bench_target], 900)
+        return (binary_dir / exercise.bench_target, "") if code == 0 else (None, _first_error(output))
 
     def _student_binary(self, exercise: Exercise, submission: pathlib.Path,
                         student: pathlib.Path) -> tuple[pathlib.Path | None, str]:
-        source, build, results = student / "src", student / "build", student / "results"
+        source, binary_dir, results = student / "src", student / "build", student / "results"
         uid, limits = self.grader.uid, self.grader.limits
         if not source.exists():
-            for folder in (source, build, results):
+            for folder in (source, binary_dir, results):
                 folder.mkdir(parents=True)
             grade._copy_pristine(source)
+            shutil.copytree(ROOT / "bench", source / "bench")  # the benchmarks' sources: the grader leaves them out
             folder = grade.exercises_folder(submission)
             for each in self.grader.exercises:
                 grade._take_stubs(each, folder, source, grade.ExerciseGrade(each.name, 0))
             if uid is not None:
-                for folder in (source, build, results):
+                for folder in (source, binary_dir, results):
                     sandbox.chown_tree(str(folder), uid)
-            code, output = grade._run(["cmake", "-S", str(source), "-B", str(build), "-G", "Ninja",
+            code, output = grade._run(["cmake", "-S", str(source), "-B", str(binary_dir), "-G", "Ninja",
                                        "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DKATA_IMPLEMENTATION=exercises",
                                        "-DKATA_BUILD_BENCH=ON"], 600, as_uid=uid, limits=limits)
             if code != 0:
-                return None, output[-300:]
-        code, output = grade._run(["cmake", "--build", str(build), "--target", exercise.bench_target], 900,
+                return None, _first_error(output)
+        code, output = grade._run(["cmake", "--build", str(binary_dir), "--target", exercise.bench_target], 900,
                                   as_uid=uid, limits=limits)
-        return (build / exercise.bench_target, "") if code == 0 else (None, output[-300:])
+        return (binary_dir / exercise.bench_target, "") if code == 0 else (None, _first_error(output))
 
     def _run(self, binary: pathlib.Path, names: list[str], settings: Settings,
              results: pathlib.Path) -> dict[str, float]:
@@ -214,3 +215,7 @@ class BenchGrader:
         except (OSError, ValueError, KeyError):
             return {}
         return {name: f.seconds for name, f in figures.items() if not f.error and f.seconds > 0}
+
+
+def _first_error(output: str) -> str:
+    return build.BuildResult(False, output).first_error(context=6)

@@ -241,7 +241,16 @@ def cmd_grade(args) -> int:
         for submission in _submission_paths(args.submissions):
             print(term.dim(f"grading {submission} ..."), file=sys.stderr, flush=True)
             path = pathlib.Path(submission)
-            result = grader.grade(path)
+            try:
+                result = grader.grade(path)
+            except (OSError, RuntimeError, ValueError) as error:  # the grader's machinery, not the code
+                print(term.bad(f"{submission}: the grader failed: {error}"), file=sys.stderr)
+                result = grade.SubmissionGrade(submission, [grade.ExerciseGrade(e.name, config.weight(e.name))
+                                                            for e in exercises])
+                result.problems.append(f"the grader failed on this machine, not on your code ({error}): "
+                                       "ask your instructor to grade it again")
+                results.append(result)
+                continue
             result.problems = intake.problems(path, exercises) + result.problems
             if bench is not None:
                 print(term.dim(f"measuring {submission}'s speed ..."), file=sys.stderr, flush=True)

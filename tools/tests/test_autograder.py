@@ -200,14 +200,15 @@ class DockerfileTest(unittest.TestCase):
         installs = [args for op, args in self.instructions if op == "RUN" and "apt-get install" in args]
         self.assertEqual(len(installs), 1)
         words = installs[0].split("apt-get install", 1)[1].split("&&")[0].split()
-        self.assertEqual({w for w in words if not w.startswith("-")}, set(autograder.packages()))
+        self.assertEqual({w for w in words if not w.startswith("-")}, {*autograder.packages(), "tini"})
 
     def test_kata_is_on_the_path_and_solutions_are_root_only(self):
         run = " ".join(args for op, args in self.instructions if op == "RUN")
         self.assertIn("ln -s /kata/kata /usr/local/bin/kata", run)
         self.assertIn("chmod -R go-rwx /kata/solutions", run)
         self.assertIn(["COPY", ". /kata"], self.instructions)
-        self.assertTrue(set(op for op, _ in self.instructions) <= {"FROM", "RUN", "COPY", "WORKDIR", "CMD", "ENV"})
+        self.assertIn(["ENTRYPOINT", '["/usr/bin/tini", "--"]'], self.instructions)  # reaps orphans
+        self.assertTrue({op for op, _ in self.instructions} <= {"FROM", "RUN", "COPY", "WORKDIR", "CMD", "ENTRYPOINT"})
 
 
 class BadInputTest(unittest.TestCase):
