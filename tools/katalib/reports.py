@@ -54,11 +54,11 @@ def test_message(test: ctest.TestResult, work_dir: str = "") -> str:
     how = {"timeout": "timed out", "crashed": "crashed", "not run": "did not run"}.get(test.status, "")
     if how and test.detail:
         how += f" ({test.detail})"
-    said = ctest.failure_excerpt(test.output) if test.output else ""
+    output = clean(test.output, work_dir)  # first: a coloured "[ RUN ]" is not found by its text
+    said = ctest.failure_excerpt(output) if output else ""
     if not said:  # no gtest failure block (a crash, a timeout): the last lines it printed
-        said = "\n".join([l for l in test.output.splitlines() if l.strip() and not _GTEST_BANNER.match(l)][-25:])
-    text = "\n".join(part for part in (how, said) if part)
-    return cut(clean(text, work_dir).strip())
+        said = "\n".join([l for l in output.splitlines() if l.strip() and not _GTEST_BANNER.match(l)][-25:])
+    return cut("\n".join(part for part in (how, said) if part).strip())
 
 
 @dataclasses.dataclass
