@@ -75,6 +75,10 @@ class CleanTest(unittest.TestCase):
         self.assertEqual(reports.clean("/tmp/kata-bench-q1/student/src/exercises/01_cpu_count/a.cpp:1"),
                          "a.cpp:1")
 
+    def test_the_first_line_that_says_something(self):
+        self.assertEqual(reports._first_line("unknown file: Failure\nC++ exception thrown"), "C++ exception thrown")
+        self.assertEqual(reports._first_line("x.cpp:4: Failure\n\n  said this"), "said this")
+
 
 class ReportsOfHostileOutputTest(unittest.TestCase):
     @classmethod
