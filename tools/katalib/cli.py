@@ -281,7 +281,11 @@ def cmd_autograder(args) -> int:
     from . import autograder
 
     exercises = [course.find(name).name for name in args.exercises] if args.exercises else None
-    target = autograder.build_zip(pathlib.Path(args.out), bench=args.bench, exercises=exercises)
+    try:
+        target = autograder.build_zip(pathlib.Path(args.out), bench=args.bench, exercises=exercises)
+    except OSError as error:
+        print(f"cannot write the zip into {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
     print(f"Wrote {target}: upload it as the assignment's autograder on Gradescope "
           "(Ubuntu base image).")
     return 0

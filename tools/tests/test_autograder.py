@@ -69,6 +69,13 @@ class ZipTest(unittest.TestCase):
                 if re.match(r"^[A-Z]+=", line):
                     self.assertRegex(line, r"^[A-Z]+=\$\{KATA_AUTOGRADER_[A-Z]+:-")
 
+    def test_an_unwritable_folder_is_one_line(self):
+        run = subprocess.run([sys.executable, str(ROOT / "kata"), "autograder", "gradescope", "--out",
+                              str(self.scratch / autograder.ZIP_NAME / "inside")], capture_output=True, text=True,
+                             check=False)
+        self.assertEqual(run.returncode, 2)
+        self.assertEqual(len(run.stderr.splitlines()), 1, run.stderr)
+
     def test_help(self):
         run = subprocess.run([sys.executable, str(ROOT / "kata"), "autograder", "gradescope", "--help"],
                              capture_output=True, text=True, check=False)
