@@ -243,39 +243,104 @@ def cmd_hint(args) -> int:
     return 0
 
 
+def _submission_paths(specs: list[str]) -> list[str]:
+    """Each submission as given; a pattern no shell expanded (`docker run IMAGE kata grade /subs/*`)
+    is expanded here."""
+    import glob
+    import os
+
+    paths = []
+    for spec in specs:
+        matches = sorted(glob.glob(spec)) if glob.has_magic(spec) and not os.path.exists(spec) else []
+        paths += matches or [spec]
+    return paths
+
+
 def cmd_grade(args) -> int:
     import json
     import pathlib
 
-    from . import grade, reports
+    from . import grade, intake, reports
 
     if not prereqs.ensure(for_grade=True):
         return 2
     exercises = [course.find(name) for name in args.exercises] if args.exercises else course.exercises()
-    config = grade.Config.load(pathlib.Path(args.config) if args.config else course.ROOT / "grading.json")
+    config_path = pathlib.Path(args.config) if args.config else course.ROOT / "grading.json"
+    try:
+        config = grade.Config.load(config_path)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"{config_path}: cannot use it as grading.json ({error})", file=sys.stderr)
+        return 2
     # The weights are the manifests'; a --config file's "weights" may override them.
     config.weights = {**{e.name: e.weight for e in course.exercises()}, **config.weights}
     results = []
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: still remove the sandboxes' trees
+    bench = None
     try:
         with grade.Grader(exercises, config) as grader:
             if grader.missing:
                 print(term.warn(f"Not fully sandboxed: {grader.missing}."), file=sys.stderr)
-            for submission in args.submissions:
+            if args.bench:
+                from . import benchgrade
+
+                try:
+                    bench = benchgrade.BenchGrader(grader, benchgrade.load_settings(config_path))
+                except (TypeError, ValueError) as error:
+                    print(f"{config_path}: its \"bench\" settings are not usable ({error})", file=sys.stderr)
+                    return 2
+            for submission in _submission_paths(args.submissions):
                 print(term.dim(f"grading {submission} ..."), file=sys.stderr, flush=True)
-                results.append(grader.grade(pathlib.Path(submission)))
+                path = pathlib.Path(submission)
+                try:
+                    result = grader.grade(path)
+                except (OSError, RuntimeError, ValueError) as error:  # the grader's machinery, not the code
+                    print(term.bad(f"{submission}: the grader failed: {error}"), file=sys.stderr)
+                    result = grade.SubmissionGrade(submission, [grade.ExerciseGrade(e.name, config.weight(e.name))
+                                                                for e in exercises])
+                    result.problems.append(f"the grader failed on this machine, not on your code ({error}): "
+                                           "ask your instructor to grade it again")
+                    results.append(result)
+                    continue
+                result.problems = intake.problems(path, exercises) + result.problems
+                if bench is not None:
+                    print(term.dim(f"measuring {submission}'s speed ..."), file=sys.stderr, flush=True)
+                    result.bench = bench.grade(path, result.exercises)
+                results.append(result)
     except (grade.GradingError, RuntimeError, OSError) as error:
         print(f"kata grade: {error}", file=sys.stderr)
         return 2
+    finally:
+        if bench is not None:
+            bench.close()
     print(reports.markdown(results))
-    if args.json:
-        data = reports.gradescope(results[0]) if len(results) == 1 else [
-            {"submission": r.submission, **reports.gradescope(r)} for r in results]
-        pathlib.Path(args.json).write_text(json.dumps(data, indent=2), encoding="utf-8")
-    if args.junit:
-        pathlib.Path(args.junit).write_text(reports.junit(results), encoding="utf-8")
-    if args.csv:
-        pathlib.Path(args.csv).write_text(reports.class_csv(results), encoding="utf-8")
+    objects = [reports.gradescope(r) for r in results]
+    outputs = [(args.json, lambda: (json.dumps(objects[0], indent=2) + "\n" if len(objects) == 1
+                                    else "".join(json.dumps(o) + "\n" for o in objects))),
+               (args.junit, lambda: reports.junit(results)), (args.csv, lambda: reports.class_csv(results)),
+               (args.tests_csv, lambda: reports.tests_csv(results))]
+    for path, text in outputs:
+        if path:
+            try:
+                pathlib.Path(path).write_text(text(), encoding="utf-8")
+            except OSError as error:
+                print(f"cannot write {path}: {error.strerror or error}", file=sys.stderr)
+                return 2
+    return 0
+
+
+def cmd_autograder(args) -> int:
+    import pathlib
+
+    from . import autograder
+
+    exercises = [course.find(name).name for name in args.exercises] if args.exercises else None
+    try:
+        target = autograder.build_zip(pathlib.Path(args.out), bench=args.bench, exercises=exercises)
+    except OSError as error:
+        print(f"cannot write the zip into {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"Wrote {target}: upload it as the assignment's autograder on Gradescope "
+          "(Ubuntu base image).")
     return 0
 
 
@@ -380,11 +445,27 @@ def build_parser() -> argparse.ArgumentParser:
     grader = commands.add_parser("grade", help="instructors: grade submissions (a repository or its exercises/)")
     grader.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     grader.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="only these exercises")
-    grader.add_argument("--json", metavar="FILE", help="Gradescope results.json (a list for several submissions)")
-    grader.add_argument("--junit", metavar="FILE", help="JUnit XML")
-    grader.add_argument("--csv", metavar="FILE", help="one row per submission, for a class")
+    grader.add_argument("--json", metavar="FILE",
+                        help="Gradescope's results.json, one entry per test: one JSON object for one "
+                        "submission; for several, JSON Lines (one object per line, in the order given)")
+    grader.add_argument("--junit", metavar="FILE", help="JUnit XML: a testsuite per submission and exercise")
+    grader.add_argument("--csv", metavar="FILE", help="one row per submission (its points per exercise), for a class")
+    grader.add_argument("--tests-csv", metavar="FILE", help="one row per submission and test, with its message")
+    grader.add_argument("--bench", action="store_true",
+                        help="also time each passing exercise against the reference, in turns, and award "
+                        "grading.json's \"bench\" points (slow; off by default)")
     grader.add_argument("--config", metavar="FILE", help="weights and limits (default: grading.json)")
     grader.set_defaults(run=cmd_grade)
+
+    autograding = commands.add_parser("autograder", help="instructors: the autograder for a grading platform")
+    platforms = autograding.add_subparsers(dest="platform", metavar="PLATFORM", required=True)
+    gradescope = platforms.add_parser("gradescope", help="the zip to upload to Gradescope: setup.sh, "
+                                      "run_autograder and the course")
+    gradescope.add_argument("--out", metavar="DIR", default=".", help="where to write kata-gradescope.zip (.)")
+    gradescope.add_argument("--bench", action="store_true", help="grade speed too (puts the reference "
+                            "solutions in the zip, readable by root only)")
+    gradescope.add_argument("--exercises", nargs="+", metavar="EXERCISE", help="grade only these exercises")
+    gradescope.set_defaults(run=cmd_autograder)
 
     exporter = commands.add_parser("export-student", help="instructors: the repository without solutions/")
     exporter.add_argument("directory")

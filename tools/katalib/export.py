@@ -11,6 +11,7 @@ import pathlib
 import shutil
 import subprocess
 
+from . import classroom
 from .course import ROOT
 
 # Paths (relative, POSIX) left out of the student copy, and folders left out whole.
@@ -36,6 +37,7 @@ def export(destination: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target)
+    files += classroom.write(destination, root)  # GitHub Classroom's autograding (issue 14)
     git = ["git", "-C", str(destination), "-c", "user.name=kata", "-c", "user.email=kata@localhost"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)

@@ -100,6 +100,12 @@ class SubmissionGrade:
     exercises: list[ExerciseGrade]
     seconds: float = 0.0
     isolation: str = ""  # what protection was missing ("" when fully sandboxed)
+    # Filled for the reports (issue 14): the grader's work folder, whose paths a report
+    # relativises; what was wrong with the submission itself, one line each (intake.py);
+    # and the speed grades of `kata grade --bench` (benchgrade.BenchGrade).
+    work_dir: str = ""
+    problems: list[str] = dataclasses.field(default_factory=list)
+    bench: list = dataclasses.field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -421,13 +427,15 @@ class Grader:
         except (OSError, ValueError) as error:
             for grade in grades:
                 grade.message = str(error)
-            return SubmissionGrade(str(submission), grades, time.monotonic() - started, self.missing)
+            return SubmissionGrade(str(submission), grades, time.monotonic() - started, self.missing,
+                               work_dir=str(self.work))
         for name in ("src", "build"):
             shutil.rmtree(self.work / name, ignore_errors=True)
             shutil.copytree(self.work / f"pristine-{name}", self.work / name, symlinks=True)
         for exercise, grade in zip(exercises, grades):
             self._grade_exercise(exercise, student, grade)
-        return SubmissionGrade(str(submission), grades, time.monotonic() - started, self.missing)
+        return SubmissionGrade(str(submission), grades, time.monotonic() - started, self.missing,
+                               work_dir=str(self.work))
 
     def _take_files(self, exercise: Exercise, student: pathlib.Path, grade: ExerciseGrade) -> None:
         for official in exercise.stub_files:
