@@ -79,15 +79,20 @@ remove_namespace() {
   ip netns delete "$1" 2>/dev/null
 }
 
-# Namespaces of runs that no longer exist: kata2h-<pid>-a/b with <pid> dead.
+# What runs that no longer exist left behind, when a SIGKILL gave them no chance
+# to tear down: namespaces kata2h-<pid>-a/b and session directories
+# $TMPDIR/kata2h-<pid>.* whose <pid> is dead.
 remove_stale() {
-  local name pid
-  for name in $(ip netns list 2>/dev/null | sed -n "s/^\($PREFIX-\([0-9]*\)-[ab]\)\( .*\)\{0,1\}$/\1/p"); do
+  local tmp=${TMPDIR:-/tmp} name pid
+  for name in $(ip netns list 2>/dev/null | sed -n "s/^\($PREFIX-[0-9]*-[ab]\)\( .*\)\{0,1\}$/\1/p"); do
     pid=${name#"$PREFIX"-}
-    pid=${pid%-*}
-    if ! kill -0 "$pid" 2>/dev/null; then
-      remove_namespace "$name"
-    fi
+    kill -0 "${pid%-*}" 2>/dev/null || remove_namespace "$name"
+  done
+  for name in "$tmp/$PREFIX"-*.*; do
+    pid=${name#"$tmp/$PREFIX"-}
+    pid=${pid%%.*}
+    case $pid in '' | *[!0-9]*) continue ;; esac
+    kill -0 "$pid" 2>/dev/null || rm -rf "$name"
   done
 }
 
@@ -191,6 +196,9 @@ run() {
   # mpirun needs these as root; the daemon on host b inherits them through the agent.
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   export KATA_TWO_HOSTS_A=$namespace_a KATA_TWO_HOSTS_B=$namespace_b
+  # Open MPI's session directories (both hosts', here on one disk) go under
+  # $TMPDIR: this run's own, removed by the teardown.
+  export TMPDIR=$session
   local limit=()
   [ "$timeout" = 0 ] || limit=(timeout --foreground --kill-after=5 "$timeout")
   # In the background, so that a signal reaches the trap at once (a shell runs
@@ -200,7 +208,6 @@ run() {
     --mca plm rsh --mca plm_rsh_agent "$self _agent" \
     --mca pml ob1 --mca btl tcp,self \
     --mca btl_tcp_if_include "$SUBNET" --mca oob_tcp_if_include "$SUBNET" \
-    --mca orte_tmpdir_base "$session" \
     "$@" &
   child=$!
   local status=0
