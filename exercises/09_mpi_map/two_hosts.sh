@@ -79,6 +79,13 @@ remove_namespace() {
   ip netns delete "$1" 2>/dev/null
 }
 
+# Whether process $1 still runs (a zombie does not: its parent may be slow to reap it).
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state%% *}" != Z ]
+}
+
 # What runs that no longer exist left behind, when a SIGKILL gave them no chance
 # to tear down: namespaces kata2h-<pid>-a/b and session directories
 # $TMPDIR/kata2h-<pid>.* whose <pid> is dead.
@@ -86,13 +93,13 @@ remove_stale() {
   local tmp=${TMPDIR:-/tmp} name pid
   for name in $(ip netns list 2>/dev/null | sed -n "s/^\($PREFIX-[0-9]*-[ab]\)\( .*\)\{0,1\}$/\1/p"); do
     pid=${name#"$PREFIX"-}
-    kill -0 "${pid%-*}" 2>/dev/null || remove_namespace "$name"
+    alive "${pid%-*}" || remove_namespace "$name"
   done
   for name in "$tmp/$PREFIX"-*.*; do
     pid=${name#"$tmp/$PREFIX"-}
     pid=${pid%%.*}
     case $pid in '' | *[!0-9]*) continue ;; esac
-    kill -0 "$pid" 2>/dev/null || rm -rf "$name"
+    alive "$pid" || rm -rf "$name"
   done
 }
 
