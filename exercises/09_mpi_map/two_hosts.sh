@@ -64,9 +64,10 @@ why_not() {
   fi
 }
 
+# Exits with SKIP and one line: why, and what to run instead.
 skip() {
-  say "skipped: $1; on this machine the one-host tests still run" \
-    "(ctest -L 09_mpi_map), and as root: sudo $0 run -- <test binary>"
+  say "skipped: $1; instead: sudo $0 run -- ${instead:-PROGRAM}" \
+    "(one host, no root needed: ctest -L 09_mpi_map)"
   exit $SKIP
 }
 
@@ -120,6 +121,7 @@ agent() {
   exec ip netns exec "$namespace" sh -c "$*"
 }
 
+instead=
 namespace_a=
 namespace_b=
 session=
@@ -190,6 +192,7 @@ run() {
   case $timeout in '' | *[!0-9]*) usage_error "--timeout wants a number of seconds" ;; esac
   [ $# -gt 0 ] || usage_error "run needs a program after --"
 
+  instead=$*
   local reason
   reason=$(why_not)
   [ -z "$reason" ] || skip "$reason"
