@@ -41,7 +41,7 @@ Ranks 0..N-1 run on host a, N..2N-1 on host b.
            Exits with PROGRAM's status; 124 if --timeout ran out.
   cleanup  remove namespaces left by runs that were killed (SIGKILL): those
            named $PREFIX-<pid>-a/b whose pid is no longer alive.
-  check    say whether this machine can run it (root, ip, mpirun).
+  check    say whether this machine can run it (root, ip, mpirun); $SKIP if not.
 
 Exits $SKIP, with one line saying why, when it cannot run here (not root, no ip,
 no mpirun, no network namespaces). Needs root: creating namespaces does.
@@ -211,6 +211,8 @@ run() {
   export TMPDIR=$session
   local limit=()
   [ "$timeout" = 0 ] || limit=(timeout --foreground --kill-after=5 "$timeout")
+  # Both hosts share this machine's cores: a rank that waits must yield its core,
+  # as mpiexec --oversubscribe makes it do on one host (else it spins on it).
   # In the background, so that a signal reaches the trap at once (a shell runs
   # traps only between commands) and the trap can stop mpirun.
   "${limit[@]}" ip netns exec "$namespace_a" \
@@ -218,6 +220,7 @@ run() {
     --mca plm rsh --mca plm_rsh_agent "$self _agent" \
     --mca pml ob1 --mca btl tcp,self \
     --mca btl_tcp_if_include "$SUBNET" --mca oob_tcp_if_include "$SUBNET" \
+    --mca mpi_yield_when_idle 1 \
     "$@" &
   child=$!
   local status=0
@@ -244,7 +247,10 @@ case ${1:-} in
     ;;
   check)
     reason=$(why_not)
-    [ -z "$reason" ] || skip "$reason"
+    if [ -n "$reason" ]; then
+      say "cannot run here: $reason"
+      exit $SKIP
+    fi
     echo "$program: this machine can run two hosts"
     ;;
   _agent)
