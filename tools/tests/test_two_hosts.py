@@ -17,7 +17,11 @@ import tempfile
 import time
 import unittest
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "exercises" / "09_mpi_map" / "two_hosts.sh"
+from katalib import gbench
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "exercises" / "09_mpi_map" / "two_hosts.sh"
+BENCH_LAUNCHER = ROOT / "bench" / "09_mpi_map_bench.sh"
 SKIP = 77
 NOBODY = 65534
 
@@ -186,6 +190,32 @@ class SkipTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, completed.stderr)
         self.assertIn("needs root", lines[0])
         self.assertIn("sudo", lines[0])
+
+
+class BenchSkipTest(unittest.TestCase):
+    """`kata bench 09` where two hosts cannot run: those rows say why, the run is no failure."""
+
+    def test_a_launcher_that_exits_77_is_a_skip_with_its_last_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            launcher = pathlib.Path(tmp) / "launcher.sh"
+            launcher.write_text("#!/bin/sh\necho starting\necho 'two hosts not measured: needs root' >&2\nexit 77\n")
+            launcher.chmod(0o755)
+            result = gbench.run([str(launcher), "unused_binary"], ["BM_x"], 1, 0.01)
+        self.assertEqual(result.skipped, "two hosts not measured: needs root")
+        self.assertEqual(result.error, "")
+        self.assertEqual(result.figures, {})
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root and setpriv to become nobody")
+    def test_the_launcher_says_why_two_hosts_are_not_measured_when_not_root(self):
+        completed = subprocess.run(
+            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+             str(BENCH_LAUNCHER), "/nonexistent/09_mpi_map_bench"],
+            env={**os.environ, "KATA_MPI_RANKS": "2x2"}, capture_output=True, text=True, check=False)
+        self.assertEqual(completed.returncode, SKIP, completed.stderr)
+        lines = completed.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, completed.stderr)
+        self.assertIn("needs root", lines[0])
+        self.assertIn("sudo ./kata bench 09", lines[0])
 
 
 if __name__ == "__main__":
