@@ -23,7 +23,7 @@ readonly ADDRESS_A=10.219.19.1
 readonly ADDRESS_B=10.219.19.2
 readonly SKIP=77 # "could not run here": ctest's SKIP_RETURN_CODE, automake's too
 
-self=$(readlink -f "$0")
+self=$(readlink -f "$0") # Open MPI splits the agent's command at spaces: a path without them
 program=$(basename "$0")
 
 usage() {
@@ -154,6 +154,9 @@ step() {
 set_up() {
   namespace_a=$PREFIX-$$-a
   namespace_b=$PREFIX-$$-b
+  # A dead run whose pid was this one's left them: no live run can own them.
+  remove_namespace "$namespace_a"
+  remove_namespace "$namespace_b"
   step ip netns add "$namespace_a"
   step ip netns add "$namespace_b"
   # Both ends are created inside the namespaces: no interface in the machine's own.
