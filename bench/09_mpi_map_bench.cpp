@@ -4,7 +4,8 @@
 // that a run on one rank takes 1 s, not 10) and its trivial square cell (1000
 // ints), each through the static and the dynamic map. The sleepy cell shows the
 // ranks working at once; the square cell shows what a map costs when the work
-// costs nothing: the messages alone.
+// costs nothing: the messages alone. And one chunk's round trip between two
+// ranks: the price of a single message, there and back.
 //
 // Launched as `mpiexec -n R ./09_mpi_map_bench`: every rank runs this same main
 // and the same benchmarks, because every map is collective. Google Benchmark
@@ -121,6 +122,41 @@ void BM_square_dynamic(benchmark::State& state) {
   run_map(state, kata::mpi_map_dynamic, square, kSquareItems, dealt_workers());
 }
 BENCHMARK(BM_square_dynamic)->Iterations(500)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// One chunk's round trip, the dynamic map's unit of messaging: rank 0 sends a
+// chunk of items to the last rank, which sends it back, as a dealt chunk and its
+// results travel. On one host the message goes through shared memory; run on
+// two hosts (bench/09_mpi_map_bench.sh with KATA_MPI_RANKS=2x2), the last rank
+// is on the other one, and it crosses TCP. The other ranks only wait.
+constexpr std::int64_t kChunkItems = 84;  // what the dynamic map deals: 1000 items, 3 workers
+constexpr int kChunkTag = 0;
+
+void BM_chunk_round_trip(benchmark::State& state) {
+  const int rank = rank_in_world();
+  const int last = ranks_in_world() - 1;
+  if (last == 0) {
+    state.SkipWithError("needs two ranks or more");
+    return;
+  }
+  std::vector<std::int64_t> chunk = data(kChunkItems);
+  const int count = static_cast<int>(chunk.size());
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (auto _ : state) {
+    if (rank == kRoot) {
+      MPI_Send(chunk.data(), count, MPI_INT64_T, last, kChunkTag, MPI_COMM_WORLD);
+      MPI_Recv(chunk.data(), count, MPI_INT64_T, last, kChunkTag, MPI_COMM_WORLD,
+               MPI_STATUS_IGNORE);
+    } else if (rank == last) {
+      MPI_Recv(chunk.data(), count, MPI_INT64_T, kRoot, kChunkTag, MPI_COMM_WORLD,
+               MPI_STATUS_IGNORE);
+      MPI_Send(chunk.data(), count, MPI_INT64_T, kRoot, kChunkTag, MPI_COMM_WORLD);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  state.counters["ranks"] = ranks_in_world();
+  state.counters["bytes"] = static_cast<double>(chunk.size() * sizeof(std::int64_t));
+}
+BENCHMARK(BM_chunk_round_trip)->Iterations(2000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // What the ranks other than 0 report to: nothing.
 class SilentReporter : public benchmark::BenchmarkReporter {

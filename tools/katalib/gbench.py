@@ -18,6 +18,9 @@ import subprocess
 # Google Benchmark's time units, in seconds.
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
+# A launcher's exit status for "cannot run that here" (automake's and ctest's skip).
+SKIPPED = 77
+
 # Keys of a benchmark's JSON entry that are not user counters.
 _STANDARD_KEYS = {
     "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
@@ -80,6 +83,7 @@ class RunResult:
     figures: dict[str, Figure]
     error: str = ""  # why there are no (or too few) figures: a crash, a stub's exception
     raw: str = ""  # the JSON as printed, kept in build/bench/raw/ for a second look
+    skipped: str = ""  # why a launcher could not run it here (it exited SKIPPED): not a failure
 
 
 def run(command: list[str], names: list[str], repetitions: int, min_time: float, suffix: str = "",
@@ -94,6 +98,8 @@ def run(command: list[str], names: list[str], repetitions: int, min_time: float,
     except subprocess.TimeoutExpired:
         return RunResult({}, f"{command[0]} took more than {timeout:.0f} s")
     output = completed.stdout
+    if completed.returncode == SKIPPED:
+        return RunResult({}, skipped=(completed.stderr.strip().splitlines() or ["skipped"])[-1].strip())
     start = output.find("{")  # a launcher may print its own lines before the JSON
     try:
         figures = parse(output[start:], suffix) if start >= 0 else {}
