@@ -204,8 +204,11 @@ class ExerciseBuild:
 
 
 def _matches(test_name: str, expect: str) -> bool:
-    return bool(expect) and (test_name == expect or test_name.split("/", 1)[-1] == expect
-                             or test_name.split("/", 1)[-1].endswith("." + expect))
+    """Whether `expect` names this test: in full, or from a '.' or '/' in its name on."""
+    if not expect:
+        return False
+    return test_name == expect or any(test_name.endswith(sep + expect) or (sep + expect + "/") in test_name
+                                      for sep in "./")
 
 
 def _replace_arg_after(args: list[str], flag: str, value: str) -> list[str]:
