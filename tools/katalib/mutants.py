@@ -171,8 +171,9 @@ class ExerciseBuild:
         mutated = folder / mutant.file
         mutated.write_text(text, encoding="utf-8")
         object_file = self.scratch / f"{mutant.name}.o"
-        # Debug information only makes the compiler slower: nobody debugs a mutant.
-        compile_args = [a for a in shlex.split(command) if a != "-g"]
+        # Debug information only makes the compiler slower: nobody debugs a mutant. And a
+        # mutant is judged by the tests, not by warnings (an unused variable, say).
+        compile_args = [a for a in shlex.split(command) if a not in ("-g", "-Werror")]
         compile_args = _replace_arg_after(compile_args, "-o", str(object_file))
         compile_args = _replace_arg_after(compile_args, "-c", str(mutated))
         compiled = subprocess.run(compile_args, cwd=directory, capture_output=True, text=True, check=False)
@@ -221,10 +222,11 @@ def _replace_arg_after(args: list[str], flag: str, value: str) -> list[str]:
 # ---- The suite --------------------------------------------------------------------
 
 
-def run_exercise(exercise: Exercise, mutants: list[Mutant], scratch: pathlib.Path) -> list[Outcome]:
+def run_exercise(exercise: Exercise, mutants: list[Mutant], scratch: pathlib.Path,
+                 make_build=ExerciseBuild) -> list[Outcome]:
     outcomes = []
     try:
-        exercise_build = ExerciseBuild(exercise, scratch)
+        exercise_build = make_build(exercise, scratch)
     except MutantError as error:
         return [Outcome(m, "broken", detail=str(error)) for m in mutants]
     for mutant in mutants:
