@@ -383,8 +383,12 @@ TEST_F(StartMethodsTest, AForkserverChildSeesTheStateAtServerStart) {
 TEST_F(StartMethodsTest, ASpawnedChildHoldsOnlyStdioAndItsResultChannel) {
   EXPECT_EQ(in_fresh_process(false,
                              [] {
-                               // Opened without O_CLOEXEC: only closing it in the child stops it.
-                               const int stray = ::open("/dev/null", O_RDONLY);
+                               // Without O_CLOEXEC: only closing it in the child stops it.
+                               // Above 3, where a dup2() of the result channel would not
+                               // happen to close it.
+                               const int opened = ::open("/dev/null", O_RDONLY);
+                               const int stray = ::fcntl(opened, F_DUPFD, 10);
+                               ::close(opened);
                                std::string result =
                                    outcome_of(StartMethod::spawn, "count_fds_above_stdio", 0, 10s);
                                ::close(stray);

@@ -16,11 +16,13 @@ fails: that test caught it. A mutant that passes every test, no longer applies
 
 It reuses the solutions build (build-solutions/, which `kata verify` builds):
 only the mutated file is compiled again, with the build's own compile command,
-into a scratch folder, and linked there with the build's own link command. The
-solutions, the build folder and its programs are never touched.
+into a scratch folder, and linked there with the build's own link command; two
+mutants compile at once, while the one before them is tested. The solutions, the
+build folder and its programs are never touched.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
 import pathlib
@@ -37,6 +39,7 @@ from .course import Exercise
 
 MUTANTS_DIR = "tests/mutants"
 PRESET = "solutions"
+BUILD_JOBS = 2  # mutants compiled at once, while the previous one is tested
 
 
 class MutantError(Exception):
@@ -166,11 +169,11 @@ class ExerciseBuild:
         source = self.exercise.root / "solutions" / self.exercise.name / mutant.file
         command, directory, original_object = self.compile_command(source)
         # Beside its original, in a scratch copy of the folder: its quoted includes still resolve.
-        folder = self.scratch / "src" / mutant.name
-        shutil.copytree(source.parent, folder, symlinks=False, dirs_exist_ok=True)
-        mutated = folder / mutant.file
+        folder = self.scratch / mutant.name
+        shutil.copytree(source.parent, folder / "src", symlinks=False, dirs_exist_ok=True)
+        mutated = folder / "src" / mutant.file
         mutated.write_text(text, encoding="utf-8")
-        object_file = self.scratch / f"{mutant.name}.o"
+        object_file = folder / "mutant.o"
         # Debug information only makes the compiler slower: nobody debugs a mutant. And a
         # mutant is judged by the tests, not by warnings (an unused variable, say).
         compile_args = [a for a in shlex.split(command) if a not in ("-g", "-Werror")]
@@ -179,7 +182,7 @@ class ExerciseBuild:
         compiled = subprocess.run(compile_args, cwd=directory, capture_output=True, text=True, check=False)
         if compiled.returncode != 0:
             return None, compiled.stdout + compiled.stderr
-        program = self.scratch / self.exercise.test_target
+        program = folder / self.exercise.test_target
         link = self.link.replace(f" {original_object} ", f" {object_file} ")
         link = re.sub(rf"-o {re.escape(self.exercise.test_target)}(\s|$)", rf"-o {program}\1", link)
         if link == self.link or str(object_file) not in link:
@@ -194,14 +197,20 @@ class ExerciseBuild:
         ordered = sorted(self.tests, key=lambda t: not _matches(t.name, expect))
         for test in ordered:
             command = [str(program) if arg == str(self.program) else arg for arg in test.command]
+            name = test.name.split("  #", 1)[0]  # ctest adds "  # GetParam() = ..." to parameterized tests
             try:
                 run = subprocess.run(command, cwd=test.directory, capture_output=True, timeout=test.timeout,
                                      check=False)
             except subprocess.TimeoutExpired:
-                return f"{test.name} (timeout)"
+                return f"{name} (timeout)"
             if run.returncode != 0:
-                return test.name
+                failed = _FAILED_TEST.search(run.stdout.decode(errors="replace"))
+                # A run of a whole program (09's, under mpiexec) names the test inside that failed.
+                return f"{name}: {failed.group(1)}" if failed and failed.group(1) not in name else name
         return ""
+
+
+_FAILED_TEST = re.compile(r"\[  FAILED  \] (?:\033\[[0-9;]*m)?([\w/.]+)")
 
 
 def _matches(test_name: str, expect: str) -> bool:
@@ -224,31 +233,48 @@ def _replace_arg_after(args: list[str], flag: str, value: str) -> list[str]:
 
 def run_exercise(exercise: Exercise, mutants: list[Mutant], scratch: pathlib.Path,
                  make_build=ExerciseBuild) -> list[Outcome]:
-    outcomes = []
+    """Builds the mutants two at a time (the compiler is the slow part), and tests each, in order,
+    as soon as its program is linked."""
     try:
         exercise_build = make_build(exercise, scratch)
     except MutantError as error:
         return [Outcome(m, "broken", detail=str(error)) for m in mutants]
-    for mutant in mutants:
-        start = time.monotonic()
-        outcome = Outcome(mutant, "broken")
+    outcomes = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=BUILD_JOBS) as builds:
+        pending = [builds.submit(_build_one, exercise, exercise_build, m) for m in mutants]
         try:
-            source = exercise.root / "solutions" / exercise.name / mutant.file
-            if not source.is_file():
-                raise MutantError(f"mutant {exercise.name}/{mutant.name} no longer applies: "
-                                  f"solutions/{exercise.name}/{mutant.file} does not exist")
-            program, errors = exercise_build.build_mutant(mutant, mutant.apply(source.read_text(encoding="utf-8")))
-            if program is None:
-                outcome.detail = f"mutant {exercise.name}/{mutant.name} does not compile:\n" + _first_error(errors)
-            else:
-                caught_by = exercise_build.first_failure(program, mutant.expect)
-                outcome.status, outcome.caught_by = ("caught", caught_by) if caught_by else ("survived", "")
-        except MutantError as error:
-            outcome.detail = str(error)
-        outcome.seconds = time.monotonic() - start
-        outcomes.append(outcome)
-        _print_progress(outcome)
+            for mutant, future in zip(mutants, pending):
+                outcome, program = future.result()
+                if program is not None:
+                    start = time.monotonic()
+                    caught_by = exercise_build.first_failure(program, mutant.expect)
+                    outcome.status, outcome.caught_by = ("caught", caught_by) if caught_by else ("survived", "")
+                    outcome.seconds += time.monotonic() - start
+                outcomes.append(outcome)
+                _print_progress(outcome)
+        finally:
+            for future in pending:
+                future.cancel()
     return outcomes
+
+
+def _build_one(exercise: Exercise, exercise_build, mutant: Mutant) -> tuple[Outcome, pathlib.Path | None]:
+    """The mutant's test program, or a broken Outcome saying why there is none."""
+    start = time.monotonic()
+    outcome = Outcome(mutant, "broken")
+    program = None
+    try:
+        source = exercise.root / "solutions" / exercise.name / mutant.file
+        if not source.is_file():
+            raise MutantError(f"mutant {exercise.name}/{mutant.name} no longer applies: "
+                              f"solutions/{exercise.name}/{mutant.file} does not exist")
+        program, errors = exercise_build.build_mutant(mutant, mutant.apply(source.read_text(encoding="utf-8")))
+        if program is None:
+            outcome.detail = f"mutant {exercise.name}/{mutant.name} does not compile:\n" + _first_error(errors)
+    except MutantError as error:
+        outcome.detail = str(error)
+    outcome.seconds = time.monotonic() - start
+    return outcome, program
 
 
 def _first_error(output: str) -> str:
