@@ -177,6 +177,37 @@ TEST_F(CgroupV2Test, MissingCgroupMountIsNoLimit) {
   EXPECT_EQ(kata::cgroup_cpu_limit(dir.path() / "no_such_dir", self), std::nullopt);
 }
 
+// usable_cpus() on a fake machine: the same trees, with an affinity count given.
+TEST_F(CgroupV2Test, UsableCpusRoundsTheQuotaUp) {
+  write_file(root / "outer/inner/cpu.max", "50000 100000\n");
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 8), 1U)
+      << "a quota of 0.5 CPUs: one worker, never 0 (round up, and at least 1)";
+  write_file(root / "outer/inner/cpu.max", "150000 100000\n");
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 8), 2U)
+      << "a quota of 1.5 CPUs keeps 2 workers busy three quarters of the time: round up";
+  write_file(root / "outer/inner/cpu.max", "200000 100000\n");
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 8), 2U)
+      << "a quota of exactly 2 CPUs is 2 workers, not 3";
+  write_file(root / "outer/inner/cpu.max", "1000 100000\n");
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 8), 1U) << "a quota of 0.01 CPUs: still 1";
+}
+
+TEST_F(CgroupV2Test, UsableCpusIsCappedByTheAffinity) {
+  write_file(root / "outer/inner/cpu.max", "150000 100000\n");
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 1), 1U)
+      << "a quota of 1.5 CPUs, but the affinity mask allows 1: the smaller wins";
+  write_file(root / "outer/cpu.max", "400000 100000\n");
+  write_file(root / "outer/inner/cpu.max", "max 100000\n");
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 3), 3U)
+      << "a parent's quota of 4 CPUs, but the affinity mask allows 3";
+}
+
+TEST_F(CgroupV2Test, UsableCpusWithoutAQuotaIsTheAffinity) {
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 6), 6U) << "no cpu.max anywhere: the affinity count";
+  write_file(root / "outer/inner/cpu.max", "max 100000\n");
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 6), 6U) << "\"max 100000\": the affinity count";
+}
+
 // A fake cgroup v1 tree: the cpu controller mounted at cpu,cpuacct, as Debian does.
 class CgroupV1Test : public ::testing::Test {
  protected:
@@ -239,6 +270,13 @@ TEST_F(CgroupV1Test, CpuacctAloneIsNotTheCpuController) {
   write_quota(root / "cpuacct/job", 50000);
   write_file(root / "job/cpu.max", "max 100000\n");
   EXPECT_EQ(limit(), std::nullopt);
+}
+
+TEST_F(CgroupV1Test, UsableCpusRoundsAV1QuotaUpAndCapsItByTheAffinity) {
+  write_quota(cpu / "outer", 250000);
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 16), 3U)
+      << "a parent's v1 quota of 2.5 CPUs: 3 workers (round up)";
+  EXPECT_EQ(kata::usable_cpus_from(root, self, 2), 2U) << "the affinity mask allows 2";
 }
 
 TEST_F(CgroupV1Test, MissingQuotaFilesAreNoLimitAtThatLevel) {

@@ -5,14 +5,20 @@
 // hangs or crashes fails its test instead of hanging the run.
 #include "pool_map.hpp"
 
+#include <kata/child.hpp>
 #include <kata/cpus.hpp>
 #include <kata/testing.hpp>
 
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -94,6 +100,27 @@ std::int64_t throw_on_0_others_slow(std::int64_t x) {
   }
   std::this_thread::sleep_for(20ms);
   return -x;
+}
+
+// Leaves the worker alive but takes its task pipe's reader away: every pipe read end
+// this process holds (a worker holds one: its task pipe) is replaced by the read end
+// of a fresh pipe that nobody writes to. The worker then waits there forever, and the
+// parent's next write into its task pipe finds no reader.
+std::int64_t orphan_my_task_pipe(std::int64_t x) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    struct stat info {};
+    if (flags == -1 || ::fstat(fd, &info) == -1 || !S_ISFIFO(info.st_mode) ||
+        (flags & O_ACCMODE) != O_RDONLY) {
+      continue;
+    }
+    std::array<int, 2> fresh{};
+    if (::pipe(fresh.data()) == -1 || ::dup2(fresh[0], fd) == -1) {
+      throw std::runtime_error("orphan_my_task_pipe: pipe or dup2 failed");
+    }
+    ::close(fresh[0]);  // fresh[1] stays open: a read of fd blocks, it never sees end of file
+  }
+  return x;
 }
 
 // How many times each item ran, counted in a shared anonymous mapping that the
@@ -465,6 +492,89 @@ TEST_F(PoolMapTest, WritingToDeadWorkersDoesNotKillTheParentWithSigpipe) {
       check_map(pool, square, items_up_to(1000), 0, "the map after the one that reported them");
     }
   });
+}
+
+TEST_F(PoolMapTest, AWorkerWhoseTaskPipeLostItsReaderIsAWorkerErrorNeverASigpipe) {
+  // The worker is alive (so the pool cannot know it is lost before it writes), but its
+  // task pipe has no reader: the next write into it raises SIGPIPE, whose default
+  // action kills the writer.
+  const auto outcome = kata::testing::run_in_child(
+      [] {
+        ProcessPool pool(1);
+        // Not check_map(): its sequential map would run the task here, in the parent.
+        check_results(pool.map(orphan_my_task_pipe, items_up_to(1, 5), 1), {5}, "the first map");
+        static_cast<void>(map_error(pool, square, items_up_to(1000), 1));
+        check_map(pool, square, items_up_to(1000), 0, "the map after the WorkerError");
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), "returned \"ok\"")
+      << "A write into a pipe with no reader must fail with EPIPE, not kill the parent with "
+         "SIGPIPE: block SIGPIPE while map writes (kata::SigpipeGuard). The map that meets "
+         "EPIPE reports the worker's loss as WorkerError and replaces it; the next map works.";
+}
+
+TEST_F(PoolMapTest, WorkersLeaveByThemselvesWhenTheirTaskPipesClose) {
+  // End of file on its task pipe is a worker's signal to leave, with status 0: closing
+  // the task pipes is what the destructor does first, and its SIGKILL is only for a
+  // worker that does not go. A worker holding a copy of a task pipe's write end (its
+  // own, or another worker's, inherited at fork) never sees end of file. To see how
+  // the workers end, a process that owns a pool dies without its destructor (the
+  // kernel closes its fds, as the destructor would) and this one, a subreaper, adopts
+  // the workers and reaps them.
+  const auto outcome = kata::testing::run_in_child(
+      [] {
+        if (::prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
+          throw std::runtime_error("prctl(PR_SET_CHILD_SUBREAPER) failed");
+        }
+        kata::testing::SharedArray<pid_t> workers(3);
+        kata::ChildProcess owner = kata::fork_child([&]() -> int {
+          ProcessPool pool(3);
+          check_map(pool, square, items_up_to(1000), 0, "the owner's map");
+          const auto pids = pool.worker_pids();
+          std::copy_n(pids.begin(), std::min<std::size_t>(pids.size(), 3), workers.data());
+          ::_exit(0);  // no destructor: the kernel closes the pool's ends of the pipes
+        });
+        if (const kata::ExitStatus status = owner.wait(); !status.success()) {
+          throw std::runtime_error("the process that owned the pool " + status.describe());
+        }
+        // The workers are this process's children now: 10 s for them all to leave.
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        std::string failures;
+        for (std::size_t i = 0; i < 3; ++i) {
+          const pid_t pid = workers[i];
+          if (pid <= 0) {
+            failures += " worker_pids() of a pool of 3 listed fewer than 3 workers;";
+            continue;
+          }
+          int status = 0;
+          pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+          while (reaped == 0 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(10ms);
+            reaped = ::waitpid(pid, &status, WNOHANG);
+          }
+          if (reaped == 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            failures += " worker " + std::to_string(pid) +
+                        " was still running 10 s after its task pipe closed (it never saw end "
+                        "of file: something holds a copy of the pipe's write end);";
+          } else if (reaped == pid && !kata::ExitStatus(status).success()) {
+            failures += " worker " + std::to_string(pid) + " " +
+                        kata::ExitStatus(status).describe() + " instead of leaving with 0;";
+          } else if (reaped != pid) {
+            failures += " worker " + std::to_string(pid) +
+                        " was not adopted by this process: is it a child of the pool's owner?";
+          }
+        }
+        return failures.empty() ? std::string("ok") : failures;
+      },
+      30s);
+  EXPECT_EQ(outcome.describe(), "returned \"ok\"")
+      << "Each worker must leave by itself, with status 0, as soon as its task pipe reaches end "
+         "of file. After fork, a worker closes every fd but 0, 1, 2 and its own two pipe ends "
+         "(close_range): a copy of a task pipe's write end, its own included, keeps that end "
+         "of file from ever coming.";
 }
 
 // ---- Two pools -------------------------------------------------------------------------

@@ -24,6 +24,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -32,6 +35,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -573,6 +577,66 @@ TEST_F(IpcOverheadTest, ShmMapRejectsANullTask) {
               (void)kata::shm_map(nullptr, items, 2);
             }),
             quoted("invalid_argument"));
+}
+
+// ---------------------------------------------------------------------------
+// Every forked child leaves with _exit()
+
+// Counted in shared memory, so that a child that runs the handler is seen too.
+std::atomic<int>* g_atexit_runs = nullptr;
+
+void count_an_atexit_run() {
+  g_atexit_runs->fetch_add(1);
+}
+
+// Runs `call` in a fresh process that has an atexit handler and one byte waiting in a
+// stdio buffer, as any program may. A child that leaves through exit() (or by
+// returning from main) runs that handler and writes that byte a second time.
+std::string what_a_child_runs_of_its_parent(const std::function<void()>& call) {
+  return run_in_child(
+             [&] {
+               kata::testing::SharedArray<std::atomic<int>> runs(1);
+               g_atexit_runs = runs.data();
+               if (std::atexit(count_an_atexit_run) != 0) {
+                 throw std::runtime_error("atexit failed");
+               }
+               const kata::testing::TempDir dir;
+               const std::filesystem::path file = dir.path() / "buffered";
+               std::FILE* buffered = std::fopen(file.c_str(), "w");
+               if (buffered == nullptr) {
+                 throw std::runtime_error("cannot create " + file.string());
+               }
+               std::fputc('x', buffered);  // still in the buffer at the fork
+               call();
+               std::fclose(buffered);
+               std::string complaints;
+               if (const int children = runs[0].load(); children != 0) {
+                 complaints += "a child ran this process's atexit handler (" +
+                               std::to_string(children) + " time(s)); ";
+               }
+               if (const auto size = std::filesystem::file_size(file); size != 1) {
+                 complaints += "a child flushed this process's stdio buffer (the file holds " +
+                               std::to_string(size) + " bytes, not 1); ";
+               }
+               return complaints.empty() ? std::string("ok") : complaints;
+             },
+             20s)
+      .describe();
+}
+
+TEST_F(IpcOverheadTest, EveryChildLeavesWithUnderscoreExitRunningNothingOfItsParent) {
+  const std::vector<std::pair<std::string, std::function<void()>>> calls = {
+      {"pipe_round_trip_ns", [] { (void)kata::pipe_round_trip_ns(64, 3); }},
+      {"pipe_bandwidth", [] { (void)kata::pipe_bandwidth(1 << 16, 4096); }},
+      {"process_start_ns", [] { (void)kata::process_start_ns(3); }},
+      {"shm_map", [] { (void)kata::shm_map(mix, sample(100), 3); }},
+  };
+  for (const auto& [name, call] : calls) {
+    EXPECT_EQ(what_a_child_runs_of_its_parent(call), ok)
+        << name << ": a forked child is a copy of its parent, atexit handlers and unflushed "
+        << "stdio buffers included. It must leave with _exit() (kata::fork_child does), never "
+        << "exit() or a return from main: those run the handlers and flush the buffers again.";
+  }
 }
 
 }  // namespace

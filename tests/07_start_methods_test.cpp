@@ -383,8 +383,12 @@ TEST_F(StartMethodsTest, AForkserverChildSeesTheStateAtServerStart) {
 TEST_F(StartMethodsTest, ASpawnedChildHoldsOnlyStdioAndItsResultChannel) {
   EXPECT_EQ(in_fresh_process(false,
                              [] {
-                               // Opened without O_CLOEXEC: only closing it in the child stops it.
-                               const int stray = ::open("/dev/null", O_RDONLY);
+                               // Without O_CLOEXEC: only closing it in the child stops it.
+                               // Above 3, where a dup2() of the result channel would not
+                               // happen to close it.
+                               const int opened = ::open("/dev/null", O_RDONLY);
+                               const int stray = ::fcntl(opened, F_DUPFD, 10);
+                               ::close(opened);
                                std::string result =
                                    outcome_of(StartMethod::spawn, "count_fds_above_stdio", 0, 10s);
                                ::close(stray);
@@ -392,6 +396,25 @@ TEST_F(StartMethodsTest, ASpawnedChildHoldsOnlyStdioAndItsResultChannel) {
                              }),
             "1")
       << "A spawned child must hold fds 0, 1, 2 and its result channel, nothing else.";
+}
+
+TEST_F(StartMethodsTest, ASpawnedChildStartsWithNoSignalBlocked) {
+  // An exec'd image keeps the caller's signal mask. A caller that blocks SIGTERM
+  // (a server does, to take it through signalfd) would start children that SIGTERM
+  // cannot stop: spawn must reset the mask (POSIX_SPAWN_SETSIGMASK).
+  const std::string outcome = in_fresh_process(false, [] {
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &term, nullptr);
+    std::string result = outcome_of(StartMethod::spawn, "die_of_a_signal", 1, 10s);
+    ::sigprocmask(SIG_UNBLOCK, &term, nullptr);
+    return result;
+  });
+  EXPECT_TRUE(starts_with(outcome, "WorkerError") && contains(outcome, "SIGTERM"))
+      << "spawned by a caller that blocks SIGTERM, a task that raises SIGTERM must die of it "
+         "(WorkerError naming SIGTERM): spawn must start the child with no signal blocked. Got: "
+      << outcome;
 }
 
 TEST_F(StartMethodsTest, AForkChildInheritsEveryFd) {

@@ -351,6 +351,37 @@ TEST_F(MpiTest, StaticMapGivesEveryRankAShare) {
   }
 }
 
+TEST_F(MpiTest, StaticMapSplitsTheItemsIntoContiguousBlocksThatDifferByAtMostOne) {
+  // n items over `size` ranks: rank r maps items [first_r, first_r + count_r), in rank
+  // order, with count_r = n / size, plus one for the first n % size ranks. Giving the
+  // whole remainder to the last rank makes its block up to size - 1 items longer.
+  const int size = world_size();
+  for (const int n : {0, 1, size - 1, size + 1, 2 * size - 1, 10 * size + 3, 10 * size - 1}) {
+    if (n < 0) {
+      continue;
+    }
+    const Items items = scrambled(n);
+    const Items results =
+        kata::mpi_map(rank_of_the_mapper, is_root() ? items : Items{}, MPI_COMM_WORLD);
+    if (!is_root()) {
+      continue;
+    }
+    Items expected;
+    for (int r = 0; r < size; ++r) {
+      expected.insert(expected.end(), static_cast<std::size_t>(n / size + (r < n % size ? 1 : 0)),
+                      r);
+    }
+    std::string got;
+    for (int r = 0; r < size; ++r) {
+      got += " " + std::to_string(std::count(results.begin(), results.end(), r));
+    }
+    EXPECT_EQ(results, expected)
+        << n << " items over " << size << " ranks: items per rank were" << got
+        << "; each rank maps one contiguous block, in rank order, and the first n % size ranks "
+           "get one item more than the others (blocks differ by at most one)";
+  }
+}
+
 TEST_F(MpiTest, DynamicMapLeavesTheWorkToTheWorkers) {
   const Items items = scrambled(60);
   const Items results =

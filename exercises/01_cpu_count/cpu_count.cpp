@@ -18,6 +18,12 @@ unsigned usable_cpus() {
   throw NotImplemented("usable_cpus");
 }
 
+unsigned usable_cpus_from(const std::filesystem::path& /*cgroup_fs_root*/,
+                          const std::filesystem::path& /*proc_self_cgroup_file*/,
+                          unsigned /*affinity*/) {
+  throw NotImplemented("usable_cpus_from");
+}
+
 unsigned tbb_default_concurrency() {
   throw NotImplemented("tbb_default_concurrency");
 }

@@ -38,6 +38,14 @@ namespace kata {
 // alone: no exercise depends on a student's work in another.)
 [[nodiscard]] unsigned usable_cpus();
 
+// The same computation for a machine given in full: `affinity` CPUs allowed, and the
+// cgroup quota that cgroup_cpu_limit(cgroup_fs_root, proc_self_cgroup_file) finds.
+// usable_cpus() is usable_cpus_from("/sys/fs/cgroup", "/proc/self/cgroup",
+// affinity_cpus()); the tests call it with fake cgroup trees, to reach the rounding.
+[[nodiscard]] unsigned usable_cpus_from(const std::filesystem::path& cgroup_fs_root,
+                                        const std::filesystem::path& proc_self_cgroup_file,
+                                        unsigned affinity);
+
 // How many threads oneTBB would use by default: tbb::info::default_concurrency().
 [[nodiscard]] unsigned tbb_default_concurrency();
 

@@ -44,12 +44,16 @@ unsigned affinity_cpus() {
 }
 
 unsigned usable_cpus() {
-  const unsigned allowed = affinity_cpus();
-  const std::optional<double> quota = cgroup_cpu_limit("/sys/fs/cgroup", "/proc/self/cgroup");
+  return usable_cpus_from("/sys/fs/cgroup", "/proc/self/cgroup", affinity_cpus());
+}
+
+unsigned usable_cpus_from(const std::filesystem::path& cgroup_fs_root,
+                          const std::filesystem::path& proc_self_cgroup_file, unsigned affinity) {
+  const std::optional<double> quota = cgroup_cpu_limit(cgroup_fs_root, proc_self_cgroup_file);
   // A quota of 1.5 CPUs keeps two threads busy three quarters of the time:
   // round up, so that the quota, not the pool, is what limits us.
-  const unsigned by_quota = quota ? static_cast<unsigned>(std::ceil(*quota)) : allowed;
-  return std::max(1U, std::min(allowed, by_quota));
+  const unsigned by_quota = quota ? static_cast<unsigned>(std::ceil(*quota)) : affinity;
+  return std::max(1U, std::min(affinity, by_quota));
 }
 
 unsigned tbb_default_concurrency() {

@@ -370,6 +370,10 @@ def cmd_verify(args) -> int:
     if not prereqs.ensure():
         return 2
     exercises = [course.find(name) for name in args.only] if args.only else course.exercises()
+    if args.mutants:
+        from . import mutants
+
+        return mutants.verify_mutants(exercises)
     return verify.verify(exercises, werror=args.werror, asan=args.asan)
 
 
@@ -475,6 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--only", nargs="+", metavar="EXERCISE", help="just these exercises")
     check.add_argument("--werror", action="store_true", help="treat compiler warnings as errors")
     check.add_argument("--asan", action="store_true", help="also run the solutions under ASan+UBSan")
+    check.add_argument("--mutants", action="store_true",
+                       help="instead, prove the tests catch wrong solutions: every mutant in tests/mutants/ "
+                            "must fail a test")
     check.set_defaults(run=cmd_verify)
 
     helper = commands.add_parser("help", help="what kata does, or what one COMMAND does")
