@@ -266,18 +266,14 @@ struct alignas(64) ShmQueue::Shared {
       const auto left = *deadline - Clock::now();
       timeout = timeout ? std::min(*timeout, left) : left;
     }
-    // Count ourselves asleep, then look again: a waker either changed what we
-    // look at before our second look, or sees our count after its change and
-    // wakes us (both sides use sequentially consistent operations: one of the
-    // two must see the other's).
-    const Sleepers::Ticket ticket = sleepers.register_sleeper(this_process());
-    if (ticket.entry < 0) {
-      timeout = timeout ? std::min(*timeout, Clock::duration(kNap)) : kNap;  // no room to register
-    }
+    // Say we may sleep, then look again: a waker either changed what we look
+    // at before this second look, or sees our bit after its change and wakes
+    // us (sleepers.hpp says why one of the two must happen).
+    const std::uint32_t seen = sleepers.register_sleeper();
     if (at.state.load() == state && closing.load() == closer && closed.load() == was_closed) {
-      sleepers.sleep(ticket.seen, timeout);
+      sleepers.sleep(seen, timeout);
     }
-    sleepers.unregister_sleeper(ticket);
+    spins = 0;  // woken: the other side is busy again, worth a few looks
   }
 };
 
