@@ -704,6 +704,9 @@ TEST_F(ShmQueueTest, AGetKilledAtItsWakeUpCallLeavesNoPutterAsleepBesideAFreeSlo
 class KillRound {
  public:
   static constexpr std::int64_t kProducers = 3;
+  // A producer that gets this far stops and waits for its SIGKILL, so that a
+  // consumer process can count its messages in a fixed shared array.
+  static constexpr std::int64_t kMostPerProducer = 1 << 16;
 
   // `received` is reused from round to round: freeing megabytes every round
   // would make fork() ever slower under AddressSanitizer, which keeps freed
@@ -719,9 +722,12 @@ class KillRound {
       returned_[static_cast<std::size_t>(p)] = 0;
       const std::int64_t id = first_id() + p;
       producers_.push_back(fork_child([&queue, &returned, id, p] {
-        for (std::int64_t i = 0;; ++i) {
+        for (std::int64_t i = 0; i < kMostPerProducer; ++i) {
           queue.put(encode(id, i));
           returned[static_cast<std::size_t>(p)] = i + 1;
+        }
+        for (;;) {
+          ::pause();
         }
         return 0;
       }));
@@ -757,6 +763,9 @@ class KillRound {
   }
   const std::string& error() const { return error_; }
 
+  // The ids of this round's producers: never repeated across rounds.
+  std::int64_t first_id() const { return round_ * kProducers; }
+
   // After every producer is dead: drain what is left, and check what arrived.
   void check_after_the_kills() {
     while (const auto message = queue_.get_for(0ms)) {
@@ -786,8 +795,6 @@ class KillRound {
   }
 
  private:
-  std::int64_t first_id() const { return round_ * kProducers; }  // never repeats across rounds
-
   kata::ShmQueue& queue_;
   SharedArray<std::atomic<std::int64_t>>& returned_;
   int round_;
@@ -810,6 +817,75 @@ constexpr int kKillRounds = 300;
 constexpr int kKillRounds = 300;
 #endif
 
+// Consumers in other processes, blocked in get() with no timeout: a wake-up
+// missed anywhere leaves them asleep beside messages, and nothing else would
+// ever wake them. They count what they get in `arrived` (producer p's message
+// i at p * kMostPerProducer + i), `strays` and `total`.
+struct BlockedConsumers {
+  static constexpr std::int64_t kConsumers = 2;
+  static constexpr auto kSize =
+      static_cast<std::size_t>(KillRound::kProducers * KillRound::kMostPerProducer);
+  SharedArray<std::atomic<int>> arrived{kSize};
+  SharedArray<std::atomic<std::int64_t>> strays{1};
+  SharedArray<std::atomic<std::int64_t>> total{1};
+  std::vector<ChildProcess> consumers;
+
+  void start(kata::ShmQueue& queue, std::int64_t first_id) {
+    for (std::size_t k = 0; k < arrived.size(); ++k) {
+      arrived[k] = 0;
+    }
+    strays[0] = 0;
+    total[0] = 0;
+    for (std::int64_t c = 0; c < kConsumers; ++c) {
+      consumers.push_back(fork_child([this, &queue, first_id] {
+        while (const auto message = queue.get()) {
+          const std::int64_t p = producer_of(*message) - first_id;
+          const std::int64_t i = sequence_of(*message);
+          if (p < 0 || p >= KillRound::kProducers || i >= KillRound::kMostPerProducer) {
+            ++strays[0];
+          } else {
+            ++arrived[static_cast<std::size_t>(p * KillRound::kMostPerProducer + i)];
+          }
+          ++total[0];
+        }
+        return 0;
+      }));
+    }
+  }
+
+  // After the kills: every put that returned must reach a consumer with no help
+  // (10 s at most), then close() must end every get(); then what arrived goes to
+  // the round's tally.
+  void finish(kata::ShmQueue& queue, KillRound& kills, std::int64_t owed, int round) {
+    const std::string where = "round " + std::to_string(round) + ": ";
+    for (int tries = 0; tries < 10'000 && total[0].load() < owed; ++tries) {
+      std::this_thread::sleep_for(1ms);
+    }
+    check(total[0].load() >= owed,
+          where + "consumers blocked in get() got " + std::to_string(total[0].load()) +
+              " messages, but " + std::to_string(owed) +
+              " puts returned: they sleep beside the others (a missed wake-up)");
+    queue.close();
+    for (auto& consumer : consumers) {
+      const auto status = consumer.wait_for(10s);
+      check(status.has_value(), where + "a consumer blocked in get() did not return after close()");
+      check(status->success(), where + "a consumer " + status->describe());
+    }
+    consumers.clear();
+    check(strays[0].load() == 0,
+          where +
+              "consumers got messages no producer of this round put (left over, "
+              "duplicated or invented)");
+    for (std::size_t k = 0; k < arrived.size(); ++k) {
+      const auto p = static_cast<std::int64_t>(k) / KillRound::kMostPerProducer;
+      const auto i = static_cast<std::int64_t>(k) % KillRound::kMostPerProducer;
+      for (int n = 0; n < arrived[k].load(); ++n) {
+        check(kills.take(encode(kills.first_id() + p, i)), kills.error());
+      }
+    }
+  }
+};
+
 TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
   const auto outcome = run_in_child(
       [] {
@@ -817,17 +893,38 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
         kata::ShmQueue roomy(1 << 14);  // producers rarely wait: killed while putting
         kata::ShmQueue tight(8);        // producers mostly wait: killed while asleep
         SharedArray<std::atomic<std::int64_t>> returned(KillRound::kProducers);
+        BlockedConsumers blocked;
         std::mt19937 random(2024);
         std::vector<std::vector<std::int64_t>> received;
         std::vector<std::size_t> order{0, 1, 2};
         for (int round = 0; round < kRounds; ++round) {
-          const bool while_putting = round % 2 == 0;
-          kata::ShmQueue& queue = while_putting ? roomy : tight;
+          // Three kinds of round: killed while putting with a consumer thread
+          // that polls; killed while asleep on a full queue; killed while
+          // putting with consumer processes blocked in get() on a fresh queue,
+          // which is closed after the drain.
+          const int kind = round % 3;
+          std::unique_ptr<kata::ShmQueue> fresh;
+          if (kind == 2) {
+            fresh = std::make_unique<kata::ShmQueue>(64);
+            blocked.start(*fresh, round * KillRound::kProducers);
+          }
+          kata::ShmQueue& queue = kind == 0 ? roomy : kind == 1 ? tight : *fresh;
           KillRound kills(queue, returned, received, round);
           std::shuffle(order.begin(), order.end(), random);
-          if (while_putting) {
-            // Killed while putting fast: a thread keeps the queue moving while
-            // this one kills the producers, each after a random pause.
+          // Kills each producer after a random pause, aiming at one on a CPU.
+          const auto kill_while_putting = [&] {
+            for (const std::size_t victim : order) {
+              kills.wait_until_putting(victim);
+              std::this_thread::sleep_for(
+                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300)(random)));
+              for (int tries = 0; tries < 100 && state_of(kills.producer(victim).pid()) != 'R';
+                   ++tries) {
+              }
+              kills.kill(victim);
+            }
+          };
+          if (kind == 0) {
+            // A thread keeps the queue moving while this one kills.
             std::atomic<bool> all_dead{false};
             std::thread consumer([&] {
               for (;;) {
@@ -840,20 +937,11 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
                 }
               }
             });
-            for (const std::size_t victim : order) {
-              kills.wait_until_putting(victim);
-              std::this_thread::sleep_for(
-                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300)(random)));
-              // Aim at a producer on a CPU (or about to be), not one asleep.
-              for (int tries = 0; tries < 100 && state_of(kills.producer(victim).pid()) != 'R';
-                   ++tries) {
-              }
-              kills.kill(victim);
-            }
+            kill_while_putting();
             all_dead = true;
             consumer.join();
             check(kills.error().empty(), kills.error());
-          } else {
+          } else if (kind == 1) {
             // Killed while asleep in put() on a full queue.
             for (const std::size_t victim : order) {
               const int gets = std::uniform_int_distribution<int>(0, 12)(random);
@@ -866,6 +954,13 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
                     "a producer on a full queue never went to sleep");
               kills.kill(victim);
             }
+          } else {
+            kill_while_putting();
+            std::int64_t owed = 0;
+            for (std::size_t p = 0; p < returned.size(); ++p) {
+              owed += returned[p].load();
+            }
+            blocked.finish(queue, kills, owed, round);
           }
           kills.check_after_the_kills();
         }
@@ -882,7 +977,7 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
         }
         return std::string("ok");
       },
-      20s);
+      50s);
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 

@@ -258,6 +258,9 @@ struct alignas(64) ShmQueue::Shared {
     const std::uint32_t closer = closing.load();
     const std::uint32_t was_closed = closed.load();
     const bool close_half_done = closer != 0 && was_closed == 0;
+    if (was_closed != 0 && claimer == 0) {
+      return;  // closed since the caller looked: it has a decision to make, not a sleep
+    }
     std::optional<Clock::duration> timeout;
     if (claimer != 0 || close_half_done) {
       timeout = kNap;
