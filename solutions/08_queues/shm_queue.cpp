@@ -96,9 +96,10 @@ static_assert(std::atomic<SlotState>::is_always_lock_free);
 // one atomic instruction, so a process killed between any two leaves a state the
 // others understand. Producers and consumers write different cache lines.
 struct alignas(64) ShmQueue::Shared {
-  alignas(64)
-      std::atomic<std::uint64_t> tail;  // the next position to put (may lag: anyone moves it on)
-  alignas(64) std::atomic<std::uint64_t> head;     // the next position to get (may lag, likewise)
+  // The next position to put and to get. Only hints, which may lag: whoever
+  // finds their slot claimed or done moves them on.
+  alignas(64) std::atomic<std::uint64_t> tail;
+  alignas(64) std::atomic<std::uint64_t> head;
   alignas(64) Sleepers getters;                    // asleep in get(): woken by puts
   alignas(64) Sleepers putters;                    // asleep in put(): woken by gets
   alignas(64) std::atomic<std::uint32_t> closing;  // the pid of the process closing; 0 while open
