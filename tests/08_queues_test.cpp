@@ -977,7 +977,7 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
         }
         return std::string("ok");
       },
-      50s);
+      55s);  // ctest's deadline is 60 s: a hang fails here first, with a message
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
