@@ -1,17 +1,23 @@
 // Messages per second through each queue (./kata bench 08): P producers put
 // kMessages numbers in all, one consumer gets them. PipeQueue and ShmQueue
-// between processes, tbb::concurrent_bounded_queue between threads.
-// The notebook's multiprocessing.Queue, for comparison: bench/08_queues_bench.py.
+// between processes, tbb::concurrent_bounded_queue between threads; P is 1, 4,
+// and one per online CPU ("producers:per_cpu"), where the consumer has to win
+// a CPU from the producers. The notebook's multiprocessing.Queue, for
+// comparison: bench/python/queues.py.
 #include "queues.hpp"
 
 #include <kata/child.hpp>
+
+#include <unistd.h>
 
 #include <benchmark/benchmark.h>
 #include <oneapi/tbb/concurrent_queue.h>
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -19,8 +25,7 @@ namespace {
 constexpr std::int64_t kMessages = 200'000;  // per iteration, over all producers
 constexpr std::size_t kCapacity = 1024;      // for both bounded queues
 
-void BM_PipeQueue(benchmark::State& state) {
-  const auto producers = static_cast<std::int64_t>(state.range(0));
+void BM_PipeQueue(benchmark::State& state, std::int64_t producers) {
   for (auto _ : state) {
     kata::PipeQueue queue;  // a fresh pipe: the last writer's close ends each round
     std::vector<kata::ChildProcess> children;
@@ -47,10 +52,8 @@ void BM_PipeQueue(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * (kMessages / producers) * producers);
 }
-BENCHMARK(BM_PipeQueue)->ArgName("producers")->Arg(1)->Arg(4)->UseRealTime();
 
-void BM_ShmQueue(benchmark::State& state) {
-  const auto producers = static_cast<std::int64_t>(state.range(0));
+void BM_ShmQueue(benchmark::State& state, std::int64_t producers) {
   kata::ShmQueue queue(kCapacity);
   for (auto _ : state) {
     std::vector<kata::ChildProcess> children;
@@ -73,10 +76,8 @@ void BM_ShmQueue(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * (kMessages / producers) * producers);
 }
-BENCHMARK(BM_ShmQueue)->ArgName("producers")->Arg(1)->Arg(4)->UseRealTime();
 
-void BM_TbbBoundedQueue(benchmark::State& state) {
-  const auto producers = static_cast<std::int64_t>(state.range(0));
+void BM_TbbBoundedQueue(benchmark::State& state, std::int64_t producers) {
   tbb::concurrent_bounded_queue<std::int64_t> queue;
   queue.set_capacity(kCapacity);
   for (auto _ : state) {
@@ -99,6 +100,31 @@ void BM_TbbBoundedQueue(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * (kMessages / producers) * producers);
 }
-BENCHMARK(BM_TbbBoundedQueue)->ArgName("producers")->Arg(1)->Arg(4)->UseRealTime();
+
+std::int64_t online_cpus() {
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 ? online : 1;
+}
+
+// Each queue at 1 and 4 producers, then at one per online CPU. The names are
+// what bench/cells.json reads: "BM_ShmQueue/producers:4/real_time".
+const bool kRegistered = [] {
+  using Body = void (*)(benchmark::State&, std::int64_t);
+  const std::pair<std::string, Body> queues[] = {
+      {"BM_PipeQueue", BM_PipeQueue},
+      {"BM_ShmQueue", BM_ShmQueue},
+      {"BM_TbbBoundedQueue", BM_TbbBoundedQueue},
+  };
+  for (const auto& [name, body] : queues) {
+    for (const std::int64_t producers : {1, 4}) {
+      benchmark::RegisterBenchmark((name + "/producers:" + std::to_string(producers)).c_str(), body,
+                                   producers)
+          ->UseRealTime();
+    }
+    benchmark::RegisterBenchmark((name + "/producers:per_cpu").c_str(), body, online_cpus())
+        ->UseRealTime();
+  }
+  return true;
+}();
 
 }  // namespace

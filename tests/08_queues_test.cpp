@@ -5,7 +5,11 @@
 #include <kata/child.hpp>
 #include <kata/testing.hpp>
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -13,12 +17,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -26,16 +33,16 @@ namespace {
 using namespace std::chrono_literals;
 using kata::ChildProcess;
 using kata::fork_child;
-using kata::testing::run_with_deadline;
+using kata::testing::run_in_child;
 using kata::testing::SharedArray;
 
 class PipeQueueTest : public kata::testing::LeakCheckedTest {};
 class ShmQueueTest : public kata::testing::LeakCheckedTest {};
 
-// What a body run by run_with_deadline() returns when every check passed.
+// What a body run by run_in_child() returns when every check passed.
 const std::string kPassed = "returned \"ok\"";
 
-// Inside run_with_deadline(): a failed check throws, and its message becomes the test's.
+// Inside run_in_child(): a failed check throws, and its message becomes the test's.
 [[noreturn]] void fail(const std::string& message) {
   throw std::runtime_error(message);
 }
@@ -138,26 +145,103 @@ void wait_all(std::vector<ChildProcess>& children, const std::string& who) {
   }
 }
 
-// ---------------------------------------------------------------- PipeQueue
+// Makes this process die (SIGSYS) at its first futex() system call, which in a
+// ShmQueue is the call that wakes a sleeper: the one instant a random SIGKILL
+// almost never hits, caught every time. seccomp needs no privilege once the
+// process promises not to gain any (PR_SET_NO_NEW_PRIVS).
+void die_at_the_first_futex_call() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  const sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+      ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == -1) {
+    throw std::system_error(errno, std::generic_category(), "seccomp filter");
+  }
+}
 
-TEST_F(PipeQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
+void check_died_in_its_wake_up_call(ChildProcess& child, const std::string& who) {
+  const kata::ExitStatus status = child.wait();
+  check(status.signaled() && status.signal() == SIGSYS,
+        who + " should have died at its first futex() call, the one that wakes the sleeper " +
+            "(SIGSYS), but it " + status.describe() + ": does it wake sleepers at all?");
+}
+
+// ------------------------------------------------- both queues, one test each
+
+// What differs between the two queues in the tests they share: how a process
+// says it only puts or only gets, and how the consumers learn that no more
+// messages will come (a pipe: every writing end closed; ShmQueue: close()).
+template <class Queue>
+struct QueueTraits;
+
+template <>
+struct QueueTraits<kata::PipeQueue> {
+  static std::unique_ptr<kata::PipeQueue> make(std::size_t /*capacity: the pipe's own*/) {
+    return std::make_unique<kata::PipeQueue>();
+  }
+  static void in_producer(kata::PipeQueue& queue) { queue.close_reader(); }
+  static void in_consumer(kata::PipeQueue& queue) { queue.close_writer(); }
+  // The parent after forking: it keeps the reading end only if it gets.
+  static void parent_after_forking(kata::PipeQueue& queue, bool parent_gets) {
+    queue.close_writer();  // else get() would wait for this process's own end
+    if (!parent_gets) {
+      queue.close_reader();
+    }
+  }
+  // The producers have exited, and their exits closed the last writing ends.
+  static void after_the_producers(kata::PipeQueue& /*queue*/) {}
+};
+
+template <>
+struct QueueTraits<kata::ShmQueue> {
+  static std::unique_ptr<kata::ShmQueue> make(std::size_t capacity) {
+    return std::make_unique<kata::ShmQueue>(capacity);
+  }
+  static void in_producer(kata::ShmQueue& /*queue*/) {}
+  static void in_consumer(kata::ShmQueue& /*queue*/) {}
+  static void parent_after_forking(kata::ShmQueue& /*queue*/, bool /*parent_gets*/) {}
+  // The consumers drain what is left, then get() says nullopt.
+  static void after_the_producers(kata::ShmQueue& queue) { queue.close(); }
+};
+
+template <class Queue>
+class QueueTest : public kata::testing::LeakCheckedTest {};
+
+struct QueueName {
+  template <class Queue>
+  static std::string GetName(int /*index*/) {
+    return std::is_same_v<Queue, kata::PipeQueue> ? "PipeQueue" : "ShmQueue";
+  }
+};
+
+using Queues = ::testing::Types<kata::PipeQueue, kata::ShmQueue>;
+TYPED_TEST_SUITE(QueueTest, Queues, QueueName);
+
+TYPED_TEST(QueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
   // The notebook's cell: for i in range(10): Process(target=put, args=(q, i)).start()
-  const auto outcome = run_with_deadline(
+  using Traits = QueueTraits<TypeParam>;
+  const auto outcome = run_in_child(
       [] {
-        kata::PipeQueue queue;
+        const auto queue =
+            Traits::make(4);  // ShmQueue: smaller than ten, some children wait for room
         std::vector<ChildProcess> children;
         for (std::int64_t i = 0; i < 10; ++i) {
           children.push_back(fork_child([&queue, i] {
-            queue.close_reader();
-            queue.put(i * i);
+            Traits::in_producer(*queue);
+            queue->put(i * i);
             return 0;
           }));
         }
-        queue.close_writer();  // else get() would wait for this process's own end
+        Traits::parent_after_forking(*queue, true);
         std::vector<std::int64_t> got;
         for (int i = 0; i < 10; ++i) {
-          const auto value = queue.get();
-          check(value.has_value(), "get() said no more writers after " + std::to_string(i));
+          const auto value = queue->get();
+          check(value.has_value(),
+                "get() returned nullopt after " + std::to_string(i) + " of the ten numbers");
           got.push_back(*value);
         }
         wait_all(children, "a putting child");
@@ -172,32 +256,34 @@ TEST_F(PipeQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
-TEST_F(PipeQueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactlyOnce) {
-  const auto outcome = run_with_deadline(
+TYPED_TEST(QueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactlyOnce) {
+  using Traits = QueueTraits<TypeParam>;
+  const auto outcome = run_in_child(
       [] {
         constexpr std::int64_t kProducers = 8;
         constexpr std::int64_t kEach = 10'000;
-        kata::PipeQueue queue;
+        const auto queue = Traits::make(64);
         std::vector<ChildProcess> children;
         for (std::int64_t p = 0; p < kProducers; ++p) {
           children.push_back(fork_child([&queue, p] {
-            queue.close_reader();
+            Traits::in_producer(*queue);
             for (std::int64_t i = 0; i < kEach; ++i) {
-              queue.put(encode(p, i));
+              queue->put(encode(p, i));
             }
             return 0;
           }));
         }
-        queue.close_writer();
+        Traits::parent_after_forking(*queue, true);
         Tally tally(kProducers, kEach);
-        std::int64_t count = 0;
-        while (const auto message = queue.get()) {
+        for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
+          const auto message = queue->get();
+          check(message.has_value(), "get() returned nullopt after " + std::to_string(k) + " of " +
+                                         std::to_string(kProducers * kEach) + " messages");
           tally.add(*message);
-          ++count;
         }
         wait_all(children, "a producer");
-        check(count == kProducers * kEach, "got " + std::to_string(count) + " messages, not " +
-                                               std::to_string(kProducers * kEach));
+        Traits::after_the_producers(*queue);
+        check(!queue->get().has_value(), "more messages came out than went in");
         tally.check_exactly_once();
         return std::string("ok");
       },
@@ -205,20 +291,21 @@ TEST_F(PipeQueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactl
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
-TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
-  const auto outcome = run_with_deadline(
+TYPED_TEST(QueueTest, ConsumersInSeveralProcessesShareTheMessages) {
+  using Traits = QueueTraits<TypeParam>;
+  const auto outcome = run_in_child(
       [] {
         constexpr std::int64_t kProducers = 4;
         constexpr std::int64_t kConsumers = 3;
         constexpr std::int64_t kEach = 5'000;
         SharedArray<std::atomic<int>> seen(kProducers * kEach);
         SharedArray<std::atomic<int>> invented(1);
-        kata::PipeQueue queue;
+        const auto queue = Traits::make(16);
         std::vector<ChildProcess> consumers;
         for (std::int64_t c = 0; c < kConsumers; ++c) {
           consumers.push_back(fork_child([&] {
-            queue.close_writer();
-            while (const auto message = queue.get()) {
+            Traits::in_consumer(*queue);
+            while (const auto message = queue->get()) {
               const std::int64_t p = producer_of(*message);
               const std::int64_t i = sequence_of(*message);
               if (p < 0 || p >= kProducers || i >= kEach) {
@@ -233,16 +320,16 @@ TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
         std::vector<ChildProcess> producers;
         for (std::int64_t p = 0; p < kProducers; ++p) {
           producers.push_back(fork_child([&queue, p] {
-            queue.close_reader();
+            Traits::in_producer(*queue);
             for (std::int64_t i = 0; i < kEach; ++i) {
-              queue.put(encode(p, i));
+              queue->put(encode(p, i));
             }
             return 0;
           }));
         }
-        queue.close_writer();
-        queue.close_reader();
+        Traits::parent_after_forking(*queue, false);
         wait_all(producers, "a producer");
+        Traits::after_the_producers(*queue);
         wait_all(consumers, "a consumer");
         check(invented[0] == 0, "consumers got messages no producer put (torn or invented)");
         check_each_arrived_once(seen, kEach);
@@ -252,8 +339,10 @@ TEST_F(PipeQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
+// ---------------------------------------------------------------- PipeQueue
+
 TEST_F(PipeQueueTest, GetReturnsNulloptOnceEveryWriterIsGone) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::PipeQueue queue;
         std::vector<ChildProcess> children;
@@ -284,7 +373,7 @@ TEST_F(PipeQueueTest, GetReturnsNulloptOnceEveryWriterIsGone) {
 TEST_F(PipeQueueTest, GetReadsOneMessageAndNotAByteMore) {
   // A get() that reads ahead (say 4 KiB into a buffer) takes the other messages
   // with it when its process exits.
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::PipeQueue queue;
         for (std::int64_t i = 1; i <= 5; ++i) {
@@ -312,7 +401,7 @@ TEST_F(PipeQueueTest, GetReadsOneMessageAndNotAByteMore) {
 }
 
 TEST_F(PipeQueueTest, PutWithNoReaderLeftThrowsInsteadOfDyingOfSigpipe) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::PipeQueue queue;
         queue.close_reader();  // this was the only process: no reader is left
@@ -330,7 +419,7 @@ TEST_F(PipeQueueTest, PutWithNoReaderLeftThrowsInsteadOfDyingOfSigpipe) {
 }
 
 TEST_F(PipeQueueTest, ClosedEndsRefuseToBeUsed) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::PipeQueue queue;
         queue.close_writer();
@@ -359,41 +448,12 @@ TEST_F(PipeQueueTest, ClosedEndsRefuseToBeUsed) {
 
 // ----------------------------------------------------------------- ShmQueue
 
-TEST_F(ShmQueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
-  const auto outcome = run_with_deadline(
-      [] {
-        kata::ShmQueue queue(4);  // smaller than ten: some children wait for room
-        std::vector<ChildProcess> children;
-        for (std::int64_t i = 0; i < 10; ++i) {
-          children.push_back(fork_child([&queue, i] {
-            queue.put(i * i);
-            return 0;
-          }));
-        }
-        std::vector<std::int64_t> got;
-        for (int i = 0; i < 10; ++i) {
-          const auto value = queue.get();
-          check(value.has_value(), "get() returned nullopt on an open queue");
-          got.push_back(*value);
-        }
-        wait_all(children, "a putting child");
-        std::sort(got.begin(), got.end());
-        for (std::int64_t i = 0; i < 10; ++i) {
-          check(got[static_cast<std::size_t>(i)] == i * i,
-                "the ten numbers are not 0, 1, 4, ..., 81");
-        }
-        return std::string("ok");
-      },
-      10s);
-  EXPECT_EQ(outcome.describe(), kPassed);
-}
-
 TEST_F(ShmQueueTest, ZeroCapacityThrowsInvalidArgument) {
   EXPECT_THROW(kata::ShmQueue(0), std::invalid_argument);
 }
 
 TEST_F(ShmQueueTest, GetReturnsMessagesInTheOrderTheyWerePutAroundTheRing) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(3);
         std::int64_t next_put = 0;
@@ -416,82 +476,8 @@ TEST_F(ShmQueueTest, GetReturnsMessagesInTheOrderTheyWerePutAroundTheRing) {
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
-TEST_F(ShmQueueTest, EightProducersTimesTenThousandMessagesArriveExactlyOnce) {
-  const auto outcome = run_with_deadline(
-      [] {
-        constexpr std::int64_t kProducers = 8;
-        constexpr std::int64_t kEach = 10'000;
-        kata::ShmQueue queue(64);
-        std::vector<ChildProcess> children;
-        for (std::int64_t p = 0; p < kProducers; ++p) {
-          children.push_back(fork_child([&queue, p] {
-            for (std::int64_t i = 0; i < kEach; ++i) {
-              queue.put(encode(p, i));
-            }
-            return 0;
-          }));
-        }
-        Tally tally(kProducers, kEach);
-        for (std::int64_t k = 0; k < kProducers * kEach; ++k) {
-          const auto message = queue.get();
-          check(message.has_value(), "get() returned nullopt on an open queue");
-          tally.add(*message);
-        }
-        wait_all(children, "a producer");
-        check(!queue.get_for(0ms).has_value(), "more messages came out than went in");
-        tally.check_exactly_once();
-        return std::string("ok");
-      },
-      30s);
-  EXPECT_EQ(outcome.describe(), kPassed);
-}
-
-TEST_F(ShmQueueTest, ConsumersInSeveralProcessesShareTheMessages) {
-  const auto outcome = run_with_deadline(
-      [] {
-        constexpr std::int64_t kProducers = 4;
-        constexpr std::int64_t kConsumers = 3;
-        constexpr std::int64_t kEach = 5'000;
-        SharedArray<std::atomic<int>> seen(kProducers * kEach);
-        SharedArray<std::atomic<int>> invented(1);
-        kata::ShmQueue queue(16);
-        std::vector<ChildProcess> consumers;
-        for (std::int64_t c = 0; c < kConsumers; ++c) {
-          consumers.push_back(fork_child([&] {
-            while (const auto message = queue.get()) {
-              const std::int64_t p = producer_of(*message);
-              const std::int64_t i = sequence_of(*message);
-              if (p < 0 || p >= kProducers || i >= kEach) {
-                ++invented[0];
-              } else {
-                ++seen[static_cast<std::size_t>(p * kEach + i)];
-              }
-            }
-            return 0;
-          }));
-        }
-        std::vector<ChildProcess> producers;
-        for (std::int64_t p = 0; p < kProducers; ++p) {
-          producers.push_back(fork_child([&queue, p] {
-            for (std::int64_t i = 0; i < kEach; ++i) {
-              queue.put(encode(p, i));
-            }
-            return 0;
-          }));
-        }
-        wait_all(producers, "a producer");
-        queue.close();  // the consumers drain what is left, then get() says nullopt
-        wait_all(consumers, "a consumer");
-        check(invented[0] == 0, "consumers got messages no producer put");
-        check_each_arrived_once(seen, kEach);
-        return std::string("ok");
-      },
-      30s);
-  EXPECT_EQ(outcome.describe(), kPassed);
-}
-
 TEST_F(ShmQueueTest, PutSleepsWhileTheQueueIsFull) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(2);
         SharedArray<std::atomic<int>> puts_returned(1);
@@ -519,7 +505,7 @@ TEST_F(ShmQueueTest, PutSleepsWhileTheQueueIsFull) {
 }
 
 TEST_F(ShmQueueTest, GetSleepsWhileTheQueueIsEmpty) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(2);
         SharedArray<std::atomic<int>> got(1);
@@ -542,7 +528,7 @@ TEST_F(ShmQueueTest, GetSleepsWhileTheQueueIsEmpty) {
 }
 
 TEST_F(ShmQueueTest, GetForGivesUpAfterTheTimeout) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(2);
         const auto start = std::chrono::steady_clock::now();
@@ -559,7 +545,7 @@ TEST_F(ShmQueueTest, GetForGivesUpAfterTheTimeout) {
 }
 
 TEST_F(ShmQueueTest, GetForReturnsAMessagePutWhileItWaits) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(2);
         ChildProcess getter = fork_child([&] { return queue.get_for(60s) == 42 ? 0 : 3; });
@@ -575,7 +561,7 @@ TEST_F(ShmQueueTest, GetForReturnsAMessagePutWhileItWaits) {
 }
 
 TEST_F(ShmQueueTest, AfterCloseGetDrainsThenReturnsNulloptAndPutThrows) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(4);
         queue.put(1);
@@ -599,7 +585,7 @@ TEST_F(ShmQueueTest, AfterCloseGetDrainsThenReturnsNulloptAndPutThrows) {
 }
 
 TEST_F(ShmQueueTest, CloseWakesGettersAsleepInOtherProcesses) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(2);
         std::vector<ChildProcess> getters;
@@ -618,7 +604,7 @@ TEST_F(ShmQueueTest, CloseWakesGettersAsleepInOtherProcesses) {
 }
 
 TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         kata::ShmQueue queue(1);
         queue.put(0);  // full
@@ -646,6 +632,69 @@ TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 
+TEST_F(ShmQueueTest, APutKilledAtItsWakeUpCallLeavesNoGetterAsleepBesideAMessage) {
+  // A put() that publishes its message, then wakes the getters, strands a
+  // getter asleep beside the message if it dies between the two. Wake first.
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(4);
+        ChildProcess getter = fork_child([&queue] { return queue.get() == 7 ? 0 : 3; });
+        check(wait_until_asleep(getter.pid()), "a get() on an empty queue did not sleep");
+        ChildProcess putter = fork_child([&queue] {
+          die_at_the_first_futex_call();
+          queue.put(42);
+          return 0;
+        });
+        check_died_in_its_wake_up_call(putter, "a put() with a getter asleep");
+        check(state_of(getter.pid()) == 'S', "the getter woke up although nobody woke it");
+        const auto stray = queue.get_for(0ms);
+        check(!stray.has_value(),
+              "put() published " + std::to_string(stray.value_or(0)) +
+                  " before waking the getter asleep in get(): killed between the two, it left "
+                  "the getter asleep beside the message");
+        queue.put(7);
+        const auto status = getter.wait_for(10s);
+        check(status.has_value(),
+              "after a put() died in its wake-up call, a getter asleep in get() never got the "
+              "next message: is a slot claimed by a dead process skipped?");
+        check(status->success(), "the getter did not get 7: it " + status->describe());
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
+TEST_F(ShmQueueTest, AGetKilledAtItsWakeUpCallLeavesNoPutterAsleepBesideAFreeSlot) {
+  // The mirror image: a get() that frees the slot, then wakes the putters.
+  const auto outcome = run_in_child(
+      [] {
+        kata::ShmQueue queue(1);
+        queue.put(1);  // full
+        ChildProcess putter = fork_child([&queue] {
+          queue.put(2);
+          return 0;
+        });
+        check(wait_until_asleep(putter.pid()), "a put() on a full queue did not sleep");
+        ChildProcess getter = fork_child([&queue] {
+          die_at_the_first_futex_call();
+          (void)queue.get();
+          return 0;
+        });
+        check_died_in_its_wake_up_call(getter, "a get() with a putter asleep");
+        // Whatever the dead getter took or left, one look at the queue (which
+        // may find the dead process's claim) must let the putter finish.
+        (void)queue.get_for(0ms);
+        const auto status = putter.wait_for(10s);
+        check(status.has_value(),
+              "after a get() died in its wake-up call, a putter asleep in put() never "
+              "finished: it sleeps beside a free slot");
+        check(status->success(), "the putter " + status->describe());
+        return std::string("ok");
+      },
+      20s);
+  EXPECT_EQ(outcome.describe(), kPassed);
+}
+
 // The heart of the exercise: producers SIGKILLed at random instants, many rounds.
 // A producer's puts are sequential, so what arrived from it must be its messages
 // 0..K-1, each once. Every put that returned must arrive; the producer counts them
@@ -655,6 +704,9 @@ TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
 class KillRound {
  public:
   static constexpr std::int64_t kProducers = 3;
+  // A producer that gets this far stops and waits for its SIGKILL, so that a
+  // consumer process can count its messages in a fixed shared array.
+  static constexpr std::int64_t kMostPerProducer = 1 << 16;
 
   // `received` is reused from round to round: freeing megabytes every round
   // would make fork() ever slower under AddressSanitizer, which keeps freed
@@ -670,9 +722,12 @@ class KillRound {
       returned_[static_cast<std::size_t>(p)] = 0;
       const std::int64_t id = first_id() + p;
       producers_.push_back(fork_child([&queue, &returned, id, p] {
-        for (std::int64_t i = 0;; ++i) {
+        for (std::int64_t i = 0; i < kMostPerProducer; ++i) {
           queue.put(encode(id, i));
           returned[static_cast<std::size_t>(p)] = i + 1;
+        }
+        for (;;) {
+          ::pause();
         }
         return 0;
       }));
@@ -708,6 +763,9 @@ class KillRound {
   }
   const std::string& error() const { return error_; }
 
+  // The ids of this round's producers: never repeated across rounds.
+  std::int64_t first_id() const { return round_ * kProducers; }
+
   // After every producer is dead: drain what is left, and check what arrived.
   void check_after_the_kills() {
     while (const auto message = queue_.get_for(0ms)) {
@@ -737,8 +795,6 @@ class KillRound {
   }
 
  private:
-  std::int64_t first_id() const { return round_ * kProducers; }  // never repeats across rounds
-
   kata::ShmQueue& queue_;
   SharedArray<std::atomic<std::int64_t>>& returned_;
   int round_;
@@ -761,24 +817,114 @@ constexpr int kKillRounds = 300;
 constexpr int kKillRounds = 300;
 #endif
 
+// Consumers in other processes, blocked in get() with no timeout: a wake-up
+// missed anywhere leaves them asleep beside messages, and nothing else would
+// ever wake them. They count what they get in `arrived` (producer p's message
+// i at p * kMostPerProducer + i), `strays` and `total`.
+struct BlockedConsumers {
+  static constexpr std::int64_t kConsumers = 2;
+  static constexpr auto kSize =
+      static_cast<std::size_t>(KillRound::kProducers * KillRound::kMostPerProducer);
+  SharedArray<std::atomic<int>> arrived{kSize};
+  SharedArray<std::atomic<std::int64_t>> strays{1};
+  SharedArray<std::atomic<std::int64_t>> total{1};
+  std::vector<ChildProcess> consumers;
+
+  void start(kata::ShmQueue& queue, std::int64_t first_id) {
+    for (std::size_t k = 0; k < arrived.size(); ++k) {
+      arrived[k] = 0;
+    }
+    strays[0] = 0;
+    total[0] = 0;
+    for (std::int64_t c = 0; c < kConsumers; ++c) {
+      consumers.push_back(fork_child([this, &queue, first_id] {
+        while (const auto message = queue.get()) {
+          const std::int64_t p = producer_of(*message) - first_id;
+          const std::int64_t i = sequence_of(*message);
+          if (p < 0 || p >= KillRound::kProducers || i >= KillRound::kMostPerProducer) {
+            ++strays[0];
+          } else {
+            ++arrived[static_cast<std::size_t>(p * KillRound::kMostPerProducer + i)];
+          }
+          ++total[0];
+        }
+        return 0;
+      }));
+    }
+  }
+
+  // After the kills: every put that returned must reach a consumer with no help
+  // (10 s at most), then close() must end every get(); then what arrived goes to
+  // the round's tally.
+  void finish(kata::ShmQueue& queue, KillRound& kills, std::int64_t owed, int round) {
+    const std::string where = "round " + std::to_string(round) + ": ";
+    for (int tries = 0; tries < 10'000 && total[0].load() < owed; ++tries) {
+      std::this_thread::sleep_for(1ms);
+    }
+    check(total[0].load() >= owed,
+          where + "consumers blocked in get() got " + std::to_string(total[0].load()) +
+              " messages, but " + std::to_string(owed) +
+              " puts returned: they sleep beside the others (a missed wake-up)");
+    queue.close();
+    for (auto& consumer : consumers) {
+      const auto status = consumer.wait_for(10s);
+      check(status.has_value(), where + "a consumer blocked in get() did not return after close()");
+      check(status->success(), where + "a consumer " + status->describe());
+    }
+    consumers.clear();
+    check(strays[0].load() == 0,
+          where +
+              "consumers got messages no producer of this round put (left over, "
+              "duplicated or invented)");
+    for (std::size_t k = 0; k < arrived.size(); ++k) {
+      const auto p = static_cast<std::int64_t>(k) / KillRound::kMostPerProducer;
+      const auto i = static_cast<std::int64_t>(k) % KillRound::kMostPerProducer;
+      for (int n = 0; n < arrived[k].load(); ++n) {
+        check(kills.take(encode(kills.first_id() + p, i)), kills.error());
+      }
+    }
+  }
+};
+
 TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
-  const auto outcome = run_with_deadline(
+  const auto outcome = run_in_child(
       [] {
         constexpr int kRounds = kKillRounds;
         kata::ShmQueue roomy(1 << 14);  // producers rarely wait: killed while putting
         kata::ShmQueue tight(8);        // producers mostly wait: killed while asleep
         SharedArray<std::atomic<std::int64_t>> returned(KillRound::kProducers);
+        BlockedConsumers blocked;
         std::mt19937 random(2024);
         std::vector<std::vector<std::int64_t>> received;
         std::vector<std::size_t> order{0, 1, 2};
         for (int round = 0; round < kRounds; ++round) {
-          const bool while_putting = round % 2 == 0;
-          kata::ShmQueue& queue = while_putting ? roomy : tight;
+          // Three kinds of round: killed while putting with a consumer thread
+          // that polls; killed while asleep on a full queue; killed while
+          // putting with consumer processes blocked in get() on a fresh queue,
+          // which is closed after the drain.
+          const int kind = round % 3;
+          std::unique_ptr<kata::ShmQueue> fresh;
+          if (kind == 2) {
+            fresh = std::make_unique<kata::ShmQueue>(64);
+            blocked.start(*fresh, round * KillRound::kProducers);
+          }
+          kata::ShmQueue& queue = kind == 0 ? roomy : kind == 1 ? tight : *fresh;
           KillRound kills(queue, returned, received, round);
           std::shuffle(order.begin(), order.end(), random);
-          if (while_putting) {
-            // Killed while putting fast: a thread keeps the queue moving while
-            // this one kills the producers, each after a random pause.
+          // Kills each producer after a random pause, aiming at one on a CPU.
+          const auto kill_while_putting = [&] {
+            for (const std::size_t victim : order) {
+              kills.wait_until_putting(victim);
+              std::this_thread::sleep_for(
+                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300)(random)));
+              for (int tries = 0; tries < 100 && state_of(kills.producer(victim).pid()) != 'R';
+                   ++tries) {
+              }
+              kills.kill(victim);
+            }
+          };
+          if (kind == 0) {
+            // A thread keeps the queue moving while this one kills.
             std::atomic<bool> all_dead{false};
             std::thread consumer([&] {
               for (;;) {
@@ -791,20 +937,11 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
                 }
               }
             });
-            for (const std::size_t victim : order) {
-              kills.wait_until_putting(victim);
-              std::this_thread::sleep_for(
-                  std::chrono::microseconds(std::uniform_int_distribution<int>(0, 300)(random)));
-              // Aim at a producer on a CPU (or about to be), not one asleep.
-              for (int tries = 0; tries < 100 && state_of(kills.producer(victim).pid()) != 'R';
-                   ++tries) {
-              }
-              kills.kill(victim);
-            }
+            kill_while_putting();
             all_dead = true;
             consumer.join();
             check(kills.error().empty(), kills.error());
-          } else {
+          } else if (kind == 1) {
             // Killed while asleep in put() on a full queue.
             for (const std::size_t victim : order) {
               const int gets = std::uniform_int_distribution<int>(0, 12)(random);
@@ -817,6 +954,13 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
                     "a producer on a full queue never went to sleep");
               kills.kill(victim);
             }
+          } else {
+            kill_while_putting();
+            std::int64_t owed = 0;
+            for (std::size_t p = 0; p < returned.size(); ++p) {
+              owed += returned[p].load();
+            }
+            blocked.finish(queue, kills, owed, round);
           }
           kills.check_after_the_kills();
         }
@@ -833,7 +977,7 @@ TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInve
         }
         return std::string("ok");
       },
-      20s);
+      55s);  // ctest's deadline is 60 s: a hang fails here first, with a message
   EXPECT_EQ(outcome.describe(), kPassed);
 }
 

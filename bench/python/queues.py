@@ -1,5 +1,6 @@
 """The notebook's Process + Queue, timed: messages through a multiprocessing.Queue
-from 1 and from 4 producer processes to one consumer (the parent).
+from 1, from 4 and from one producer process per online CPU ("producers_per_cpu")
+to one consumer (the parent).
 
 The notebook's cell has 10 processes put one number each; one message says
 nothing about speed, so this sends --messages (20,000) per run, split over the
@@ -7,6 +8,7 @@ producers, on a queue bounded like the C++ ones. "items" / "seconds" is messages
 per second. Compared with bench/08_queues_bench.cpp.
 """
 import multiprocessing
+import os
 
 import cellkit
 
@@ -21,7 +23,7 @@ def main() -> None:
     options.add_argument("--messages", type=int, default=20_000, help="messages per run, all producers together")
     args = options.parse_args()
     context = multiprocessing.get_context("fork")
-    for producers in (1, 4):
+    for name, producers in (("producers_1", 1), ("producers_4", 4), ("producers_per_cpu", os.cpu_count() or 1)):
         each = args.messages // producers
 
         def run():
@@ -34,7 +36,7 @@ def main() -> None:
             for worker in workers:
                 worker.join()
 
-        cellkit.emit("queues", f"producers_{producers}", cellkit.median_seconds(run, args.runs), args.runs,
+        cellkit.emit("queues", name, cellkit.median_seconds(run, args.runs), args.runs,
                      items=each * producers)
 
 

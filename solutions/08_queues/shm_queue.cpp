@@ -1,217 +1,283 @@
 // Reference solution: a bounded queue in shared memory that outlives any of its
-// processes. A robust mutex guards state that is whole after every single store,
-// and sleepers wait on futex words that count events.
+// processes, with no lock at all. Each slot carries one 64-bit word that says
+// whose turn it is and who is working on it; sleepers wait on futex words that
+// count events, and only when there is nobody to hand work to. README.md walks
+// through every instant a process can die here.
+#include "process_watch.hpp"
 #include "queues.hpp"
+#include "sleepers.hpp"
 
 #include <kata/errors.hpp>
 
-#include <linux/futex.h>
-#include <pthread.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <climits>
 #include <cstdint>
-#include <ctime>
-#include <memory>
 #include <new>
+#include <optional>
+#include <string>
 
 namespace kata {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC, the clock of FUTEX_WAIT's timeout
+using Clock = std::chrono::steady_clock;
 
-// A futex word: 32 bits the kernel reads, shared by every process that maps it.
-using FutexWord = std::atomic<std::uint32_t>;
-static_assert(sizeof(FutexWord) == sizeof(std::uint32_t) && FutexWord::is_always_lock_free);
+// How often a process waiting on another one's half-done put, get or close
+// looks whether that process has died: the only waits that need a timeout.
+constexpr std::chrono::milliseconds kNap{1};
 
-std::uint32_t* address_of(FutexWord& word) {
-  return reinterpret_cast<std::uint32_t*>(&word);
+// How many times a waiter looks again before it sleeps: the other side is most
+// likely running on another CPU and done within a microsecond, and a sleep would
+// cost both sides a system call. About a microsecond of pause instructions.
+constexpr int kSpins = 64;
+
+void pause_cpu() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
 }
 
-// Sleeps while `word` still holds `seen`, at most until `deadline` if there is one.
-// FUTEX_WAIT, not FUTEX_WAIT_PRIVATE: the private flag keys the sleep on this
-// process's address space, and a wake from another process would never find it.
-void sleep_while_unchanged(FutexWord& word, std::uint32_t seen, const Clock::time_point* deadline) {
-  timespec timeout{};
-  if (deadline != nullptr) {
-    const auto left = *deadline - Clock::now();
-    if (left <= Clock::duration::zero()) {
-      return;
-    }
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  }
-  if (::syscall(SYS_futex, address_of(word), FUTEX_WAIT, seen,
-                deadline != nullptr ? &timeout : nullptr, nullptr, 0) == -1) {
-    // EAGAIN: the word changed before we slept (the wake we would have missed).
-    // EINTR: a signal. ETIMEDOUT: the deadline. The caller looks again in all three.
-    if (errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
-      throw_errno("ShmQueue: futex(FUTEX_WAIT)");
-    }
-  }
+// A slot's state word: whose turn it is (low 32 bits) and which process has
+// claimed the slot to act on that turn (high 32 bits, 0 for nobody). One word,
+// so a claim is one compare-and-swap: there is no instant at which a slot is
+// taken by a process the others cannot name.
+//
+// The turns of position p (puts and gets since the start) are 2p ("waiting for
+// its put") and 2p + 1 ("waiting for its get"); a get hands the slot on to
+// position p + capacity, turn 2(p + capacity). Two turns per position keep a
+// ring of one slot unambiguous.
+using SlotState = std::uint64_t;
+
+constexpr SlotState state_of(std::uint32_t turn, std::uint32_t claimer) {
+  return std::uint64_t{claimer} << 32 | turn;
+}
+constexpr std::uint32_t turn_of(SlotState state) {
+  return static_cast<std::uint32_t>(state);
+}
+constexpr std::uint32_t claimer_of(SlotState state) {
+  return static_cast<std::uint32_t>(state >> 32);
+}
+constexpr std::uint32_t put_turn(std::uint64_t position) {
+  return static_cast<std::uint32_t>(2 * position);
+}
+constexpr std::uint32_t get_turn(std::uint64_t position) {
+  return static_cast<std::uint32_t>(2 * position + 1);
+}
+// How far `turn` is past `expected`, right across the wrap of 32 bits.
+constexpr std::int32_t turns_ahead(std::uint32_t turn, std::uint32_t expected) {
+  return static_cast<std::int32_t>(turn - expected);
 }
 
-void wake_every_sleeper(FutexWord& word) {
-  if (::syscall(SYS_futex, address_of(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0) == -1) {
-    throw_errno("ShmQueue: futex(FUTEX_WAKE)");
-  }
+// The largest capacity whose turns stay far from the wrap of 32 bits.
+constexpr std::size_t kMaxCapacity = std::size_t{1} << 29;
+
+// Moves a head or tail that still says `position` on by one. Whoever claims
+// the slot at `position` does it, and so does anyone who finds that slot
+// claimed or done: a process killed between its claim and this step leaves
+// nothing stuck. Unless someone did it already, which the compare sees.
+void move_past(std::atomic<std::uint64_t>& counter, std::uint64_t position) {
+  counter.compare_exchange_strong(position, position + 1);
 }
 
-void init_robust_shared_mutex(pthread_mutex_t& mutex) {
-  pthread_mutexattr_t attributes;
-  int error = ::pthread_mutexattr_init(&attributes);
-  if (error != 0) {
-    throw_errno("ShmQueue: pthread_mutexattr_init", error);
-  }
-  // Shared: other processes lock it through their own mapping of these pages.
-  // Robust: when the owner dies holding it, the next pthread_mutex_lock() returns
-  // EOWNERDEAD with the lock instead of blocking forever.
-  // Priority inheritance: the kernel keeps the list of waiters and hands the
-  // lock straight to the next one. With a plain futex mutex a waiter woken and
-  // killed before it takes the lock can strand the other waiters asleep beside
-  // a free lock (the kill test caught it: about 1 run in 10).
-  error = ::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
-  if (error == 0) {
-    error = ::pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
-  }
-  if (error == 0) {
-    error = ::pthread_mutexattr_setprotocol(&attributes, PTHREAD_PRIO_INHERIT);
-  }
-  if (error == 0) {
-    error = ::pthread_mutex_init(&mutex, &attributes);
-  }
-  ::pthread_mutexattr_destroy(&attributes);
-  if (error != 0) {
-    throw_errno("ShmQueue: robust process-shared mutex", error);
-  }
-}
-
-// Holds the robust mutex for one scope.
-class Locked {
- public:
-  explicit Locked(pthread_mutex_t& mutex) : mutex_(mutex) {
-    const int error = ::pthread_mutex_lock(&mutex_);
-    if (error == EOWNERDEAD) {
-      // A process died holding the lock. There is nothing to repair: every change
-      // it made is one whole store, and it woke its sleepers before making it.
-      // Saying so is required: unlocking without it makes the mutex unusable
-      // (ENOTRECOVERABLE) for every process.
-      const int still = ::pthread_mutex_consistent(&mutex_);
-      if (still != 0) {
-        ::pthread_mutex_unlock(&mutex_);
-        throw_errno("ShmQueue: pthread_mutex_consistent", still);
-      }
-    } else if (error != 0) {
-      throw_errno("ShmQueue: pthread_mutex_lock", error);
-    }
-  }
-  ~Locked() { ::pthread_mutex_unlock(&mutex_); }
-  Locked(const Locked&) = delete;
-  Locked& operator=(const Locked&) = delete;
-
- private:
-  pthread_mutex_t& mutex_;
+struct Slot {
+  std::atomic<SlotState> state;
+  std::atomic<std::int64_t> value;  // written by the claimer, read after the state says so
 };
+static_assert(std::atomic<SlotState>::is_always_lock_free);
 
 }  // namespace
 
-// The queue's state, at the start of the mapping; the slots follow it. The mutex
-// guards every field. A process may be SIGKILLed between any two instructions,
-// so every change others may see is ONE aligned store:
-//   head, tail  gets and puts since the start. They only grow; the messages are
-//               slots head..tail-1 (mod capacity). A slot is written before the
-//               release store of tail that publishes it.
-//   *_events    futex words that count events; sleepers wait for them to change.
-//   *_asleep    sleepers registered on each word since its last wake. A process
-//               killed asleep stays counted: a harmless extra wake, never a lost one.
-struct ShmQueue::Shared {
-  pthread_mutex_t mutex;
+// The queue's state, at the start of the mapping; the slots follow it. Every
+// field is an atomic that others may read at any instant, and every change is
+// one atomic instruction, so a process killed between any two leaves a state the
+// others understand. Producers and consumers write different cache lines.
+struct alignas(64) ShmQueue::Shared {
+  // The next position to put and to get. Only hints, which may lag: whoever
+  // finds their slot claimed or done moves them on.
+  alignas(64) std::atomic<std::uint64_t> tail;
+  alignas(64) std::atomic<std::uint64_t> head;
+  alignas(64) Sleepers getters;                    // asleep in get(): woken by puts
+  alignas(64) Sleepers putters;                    // asleep in put(): woken by gets
+  alignas(64) std::atomic<std::uint32_t> closing;  // the pid of the process closing; 0 while open
+  std::atomic<std::uint32_t> closed;               // 1 once that process has woken every sleeper
   std::uint64_t capacity;
-  std::atomic<std::uint64_t> head;
-  std::atomic<std::uint64_t> tail;
-  bool closed;
-  FutexWord not_empty_events;
-  FutexWord not_full_events;
-  std::uint32_t getters_asleep;
-  std::uint32_t putters_asleep;
 
-  std::int64_t& slot(std::uint64_t index) {
-    return reinterpret_cast<std::int64_t*>(this + 1)[index % capacity];
-  }
-
-  // Wakes the sleepers on `events`, under the mutex and BEFORE the store that
-  // makes their news true. A woken sleeper must take the mutex to look, so it sees
-  // the news when we unlock, or, if we are killed first, when the kernel hands it
-  // the dead owner's lock (EOWNERDEAD). Waking after the unlock would leave a
-  // window where a kill strands it asleep beside a message. Every sleeper wakes,
-  // not one: a chosen one could be killed before it acts, and the others would
-  // sleep on beside a free slot or a message.
-  static void wake(FutexWord& events, std::uint32_t& asleep) {
-    if (asleep == 0) {
-      return;  // the common case: no system call at all
-    }
-    events.store(events.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    wake_every_sleeper(events);
-    asleep = 0;  // after the wake: killed before it, they stay counted
-  }
-
-  std::optional<std::int64_t> get(const Clock::time_point* deadline) {
-    for (;;) {
-      std::uint32_t seen = 0;
-      {
-        const Locked lock(mutex);
-        const std::uint64_t first = head.load(std::memory_order_relaxed);
-        if (first != tail.load(std::memory_order_relaxed)) {
-          const std::int64_t value = slot(first);
-          wake(not_full_events, putters_asleep);
-          head.store(first + 1, std::memory_order_release);  // one store takes it
-          return value;
-        }
-        if (closed || (deadline != nullptr && Clock::now() >= *deadline)) {
-          return std::nullopt;
-        }
-        // Read the word while holding the mutex: a put after our unlock changes
-        // it, and FUTEX_WAIT then returns at once instead of sleeping through it.
-        seen = not_empty_events.load(std::memory_order_relaxed);
-        ++getters_asleep;
-      }
-      sleep_while_unchanged(not_empty_events, seen, deadline);
-    }
+  Slot& slot(std::uint64_t position) {
+    return reinterpret_cast<Slot*>(this + 1)[position % capacity];
   }
 
   void put(std::int64_t value) {
+    const std::uint32_t me = this_process();
+    int spins = 0;
     for (;;) {
-      std::uint32_t seen = 0;
-      {
-        const Locked lock(mutex);
-        if (closed) {
-          throw QueueClosed("ShmQueue::put: the queue is closed");
-        }
-        const std::uint64_t end = tail.load(std::memory_order_relaxed);
-        if (end - head.load(std::memory_order_relaxed) < capacity) {
-          slot(end) = value;  // invisible until the tail moves: a kill here loses nothing
-          wake(not_empty_events, getters_asleep);
-          tail.store(end + 1, std::memory_order_release);  // one store publishes it
-          return;
-        }
-        seen = not_full_events.load(std::memory_order_relaxed);
-        ++putters_asleep;
+      if (closing.load() != 0) {
+        throw_closed();
       }
-      sleep_while_unchanged(not_full_events, seen, nullptr);
+      const std::uint64_t position = tail.load(std::memory_order_acquire);
+      Slot& at = slot(position);
+      SlotState state = at.state.load(std::memory_order_acquire);
+      const std::int32_t ahead = turns_ahead(turn_of(state), put_turn(position));
+      if (ahead == 0 && claimer_of(state) == 0) {
+        if (!at.state.compare_exchange_strong(state, state_of(put_turn(position), me))) {
+          continue;  // another producer claimed it first
+        }
+        move_past(tail, position);
+        if (closing.load() != 0) {
+          // Closed while we claimed: a getter may already have said "closed and
+          // empty", so the message must not appear. Hand the slot on unused.
+          at.state.store(state_of(put_turn(position + capacity), 0));
+          getters.wake_all_if_any();
+          throw_closed();
+        }
+        at.value.store(value, std::memory_order_relaxed);
+        // Wake BEFORE publishing: a getter asleep now saw the slot empty, and
+        // if we die between the two it must not sleep on beside a message.
+        // Woken, it finds our claim and watches us until we publish or die.
+        getters.wake_all_if_any();
+        at.state.store(state_of(get_turn(position), 0));  // one store publishes it
+        getters.wake_all_if_any();                        // those watching our claim
+        return;
+      }
+      if (ahead >= 0) {  // claimed by another producer, or done: the tail lags
+        move_past(tail, position);
+        continue;
+      }
+      wait(at, state, putters, nullptr, spins);  // full, or a get still reading the slot
+    }
+  }
+
+  std::optional<std::int64_t> get(const Clock::time_point* deadline) {
+    const std::uint32_t me = this_process();
+    int spins = 0;
+    for (;;) {
+      const std::uint64_t position = head.load(std::memory_order_acquire);
+      Slot& at = slot(position);
+      SlotState state = at.state.load(std::memory_order_acquire);
+      const std::int32_t ahead = turns_ahead(turn_of(state), get_turn(position));
+      if (ahead == 0 && claimer_of(state) == 0) {
+        if (!at.state.compare_exchange_strong(state, state_of(get_turn(position), me))) {
+          continue;  // another consumer claimed it first
+        }
+        move_past(head, position);
+        const std::int64_t value = at.value.load(std::memory_order_relaxed);
+        putters.wake_all_if_any();  // before freeing the slot, as put() does
+        at.state.store(state_of(put_turn(position + capacity), 0));  // one store frees it
+        putters.wake_all_if_any();
+        return value;
+      }
+      if (ahead >= 0) {  // claimed by another consumer, or done: the head lags
+        move_past(head, position);
+        continue;
+      }
+      // Nothing to take here yet. Empty (nobody's claim) and closed: the end;
+      // looking at the slot again after `closed` is what makes a put racing
+      // with close() either seen here or refused (put() reads `closing` after
+      // its claim).
+      if (state == state_of(put_turn(position), 0) && closed.load() != 0 &&
+          at.state.load() == state) {
+        return std::nullopt;
+      }
+      if (deadline != nullptr && Clock::now() >= *deadline) {
+        if (repair(at, state)) {
+          continue;  // a dead producer's claim hid what comes after it
+        }
+        return std::nullopt;
+      }
+      wait(at, state, getters, deadline, spins);
     }
   }
 
   void close() {
-    const Locked lock(mutex);
-    wake(not_empty_events, getters_asleep);
-    wake(not_full_events, putters_asleep);
-    closed = true;
+    if (closed.load() != 0) {
+      return;
+    }
+    std::uint32_t nobody = 0;
+    closing.compare_exchange_strong(nobody, this_process());  // or another closer's, finished here
+    // As in put(): wake first, then the news. Woken sleepers see `closing`, and
+    // watch the closer until it stores `closed` or dies.
+    getters.wake_all_if_any();
+    putters.wake_all_if_any();
+    finish_close();
+  }
+
+  void finish_close() {
+    closed.store(1);
+    getters.wake_all_if_any();
+    putters.wake_all_if_any();
+  }
+
+  // put() on a closed queue. A closer that died halfway may have left sleepers
+  // asleep on a queue they think open: finish its work, then refuse.
+  [[noreturn]] void throw_closed() {
+    const std::uint32_t closer = closing.load();
+    if (closed.load() == 0 && has_ended(closer)) {
+      finish_close();
+    }
+    throw QueueClosed("ShmQueue::put: the queue is closed");
+  }
+
+  // When the slot, in `state`, is held up by a process that has died halfway
+  // through a put, a get or a close: finishes or undoes its work, and says so.
+  bool repair(Slot& at, SlotState state) {
+    const std::uint32_t claimer = claimer_of(state);
+    if (claimer != 0 && has_ended(claimer)) {
+      // It died between its claim and its publish (or free): its put or get
+      // never returned. Hand the slot to the next turn, as if it had never
+      // been put, or as if it had been got; no message appears or reappears.
+      const std::uint32_t next_turn = (turn_of(state) & ~1U) + put_turn(capacity);
+      at.state.compare_exchange_strong(state, state_of(next_turn, 0));
+      getters.wake_all_if_any();
+      putters.wake_all_if_any();
+      return true;
+    }
+    const std::uint32_t closer = closing.load();
+    if (closer != 0 && closed.load() == 0 && has_ended(closer)) {
+      finish_close();
+      return true;
+    }
+    return false;
+  }
+
+  // Called when the slot, in `state`, is not ready for us: spins a little, then
+  // sleeps until something changes. Never sleeps without a timeout while a
+  // live process is halfway through a put, get or close that it may die in.
+  void wait(Slot& at, SlotState state, Sleepers& sleepers, const Clock::time_point* deadline,
+            int& spins) {
+    if (spins < kSpins) {
+      ++spins;
+      pause_cpu();
+      return;
+    }
+    if (repair(at, state)) {
+      return;
+    }
+    const std::uint32_t claimer = claimer_of(state);
+    const std::uint32_t closer = closing.load();
+    const std::uint32_t was_closed = closed.load();
+    const bool close_half_done = closer != 0 && was_closed == 0;
+    if (was_closed != 0 && claimer == 0) {
+      return;  // closed since the caller looked: it has a decision to make, not a sleep
+    }
+    std::optional<Clock::duration> timeout;
+    if (claimer != 0 || close_half_done) {
+      timeout = kNap;
+    }
+    if (deadline != nullptr) {
+      const auto left = *deadline - Clock::now();
+      timeout = timeout ? std::min(*timeout, left) : left;
+    }
+    // Say we may sleep, then look again: a waker either changed what we look
+    // at before this second look, or sees our bit after its change and wakes
+    // us (sleepers.hpp says why one of the two must happen).
+    const std::uint32_t seen = sleepers.register_sleeper();
+    if (at.state.load() == state && closing.load() == closer && closed.load() == was_closed) {
+      sleepers.sleep(seen, timeout);
+    }
+    spins = 0;  // woken: the other side is busy again, worth a few looks
   }
 };
 
@@ -219,29 +285,30 @@ ShmQueue::ShmQueue(std::size_t capacity) : capacity_(capacity) {
   if (capacity == 0) {
     throw std::invalid_argument("ShmQueue: the capacity must be at least 1");
   }
-  if (capacity > (SIZE_MAX - sizeof(Shared)) / sizeof(std::int64_t)) {
-    throw std::invalid_argument("ShmQueue: capacity " + std::to_string(capacity) + " is too large");
+  if (capacity > kMaxCapacity) {
+    throw std::invalid_argument("ShmQueue: capacity " + std::to_string(capacity) +
+                                " is too large (at most " + std::to_string(kMaxCapacity) + ")");
   }
-  mapping_bytes_ = sizeof(Shared) + capacity * sizeof(std::int64_t);
+  mapping_bytes_ = sizeof(Shared) + capacity * sizeof(Slot);
   // MAP_SHARED: processes forked from now on share these pages instead of
-  // getting copies. Anonymous memory starts zeroed.
+  // getting copies. Anonymous memory starts zeroed: every slot in turn 0 of
+  // position 0, 2 of position 1, ... is what we store below.
   void* memory =
       ::mmap(nullptr, mapping_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     throw_errno("ShmQueue: mmap of " + std::to_string(mapping_bytes_) + " bytes");
   }
-  const auto unmap = [this](void* pages) { ::munmap(pages, mapping_bytes_); };
-  std::unique_ptr<void, decltype(unmap)> mapping(memory, unmap);  // until the state is ready
   Shared* shared = new (memory) Shared{};
   shared->capacity = capacity;
-  init_robust_shared_mutex(shared->mutex);
+  for (std::uint64_t position = 0; position < capacity; ++position) {
+    Slot* slot = new (&shared->slot(position)) Slot{};
+    slot->state.store(state_of(put_turn(position), 0), std::memory_order_relaxed);
+  }
   shared_ = shared;
-  mapping.release();
 }
 
 ShmQueue::~ShmQueue() {
-  // This process's view only. The mutex is not destroyed: other processes may
-  // still use it, and the pages go when the last process unmaps them.
+  // This process's view only: the pages go when the last process unmaps them.
   ::munmap(shared_, mapping_bytes_);
 }
 
