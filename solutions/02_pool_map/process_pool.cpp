@@ -74,17 +74,12 @@ bool read_frame_part(int fd, std::span<std::byte> buffer) {
   return true;
 }
 
-// Writes a header and its payload with one writev(): one system call per frame
-// instead of two. Like write_all, it loops over short writes and EINTR.
-template <class Header>
-void write_frame(int fd, const Header& header, std::span<const std::byte> payload) {
-  std::array<iovec, 2> parts{{
-      {const_cast<Header*>(&header), sizeof header},
-      {const_cast<std::byte*>(payload.data()), payload.size()},
-  }};
-  std::span<iovec> left(parts);
-  while (!left.empty()) {
-    const ssize_t written = ::writev(fd, left.data(), static_cast<int>(left.size()));
+// Writes every byte of `parts`, in order, with writev(): a frame's header and its
+// payload (or several frames) in one system call, which wakes the reader once
+// instead of once per write. Like write_all, it loops over short writes and EINTR.
+void write_all_parts(int fd, std::span<iovec> parts) {
+  while (!parts.empty()) {
+    const ssize_t written = ::writev(fd, parts.data(), static_cast<int>(parts.size()));
     if (written == -1) {
       if (errno == EINTR) {
         continue;
@@ -93,15 +88,20 @@ void write_frame(int fd, const Header& header, std::span<const std::byte> payloa
     }
     // Skip what went out: whole parts, then the front of a part.
     auto done = static_cast<std::size_t>(written);
-    while (!left.empty() && done >= left.front().iov_len) {
-      done -= left.front().iov_len;
-      left = left.subspan(1);
+    while (!parts.empty() && done >= parts.front().iov_len) {
+      done -= parts.front().iov_len;
+      parts = parts.subspan(1);
     }
-    if (!left.empty()) {
-      left.front().iov_base = static_cast<std::byte*>(left.front().iov_base) + done;
-      left.front().iov_len -= done;
+    if (!parts.empty()) {
+      parts.front().iov_base = static_cast<std::byte*>(parts.front().iov_base) + done;
+      parts.front().iov_len -= done;
     }
   }
+}
+
+// One iovec for writev() over bytes that the call only reads.
+iovec part(const void* data, std::size_t size) {
+  return iovec{const_cast<void*>(data), size};
 }
 
 // The bytes of a frame carrying `count` values, either way (both headers are 24 bytes).
@@ -159,13 +159,15 @@ int run_worker(int tasks, int results) {
     }
 
     if (!error) {
-      write_frame(results, ResultHeader{header.first, header.count, 0},
-                  std::as_bytes(std::span{values}));
+      const ResultHeader answer{header.first, header.count, 0};
+      std::array frame{part(&answer, sizeof answer), part(values.data(), values.size() * 8)};
+      write_all_parts(results, frame);
     } else {
       const std::string message =
           "the task threw on items[" + std::to_string(header.first + i) + "]: " + *error;
-      write_frame(results, ResultHeader{header.first, message.size(), 1},
-                  std::as_bytes(std::span{message}));
+      const ResultHeader answer{header.first, message.size(), 1};
+      std::array frame{part(&answer, sizeof answer), part(message.data(), message.size())};
+      write_all_parts(results, frame);
     }
   }
 }
@@ -200,26 +202,30 @@ Worker start_worker() {
   return Worker{std::move(process), std::move(tasks.write_end), std::move(results.read_end), {}};
 }
 
-// How many chunks a worker may hold, and the largest frame of a chunk that waits
-// behind another one.
+// How many chunks a worker may hold: the one it runs and the next ones, already
+// waiting in its task pipe when it finishes, so that it never sits idle for a
+// round trip between two chunks, and a small map reaches each worker in one write.
 //
 // The full-pipe deadlock needs the parent blocked writing a worker's task pipe
 // while that worker is blocked writing its result pipe. An idle worker reads its
-// whole chunk before it writes a single result, so the first chunk's write always
-// completes, however big. A second chunk goes out only if both chunks' frames fit
-// in PIPE_BUF (4096) bytes, one page: two frames then take at most two pages of a
-// pipe, and Linux gives every pipe at least two (16 by default). So the parent's
-// write of the second chunk always finds room, and so do the worker's two results:
-// neither side ever waits for the other.
-constexpr std::size_t most_held = 2;
-constexpr std::size_t small_frame = PIPE_BUF;
+// whole chunk before it writes a single result, so one chunk is always safe,
+// however big. Several are safe when all their frames together fit in PIPE_BUF
+// (4096) bytes: they then take at most two pages of a pipe, and Linux gives every
+// pipe at least two (16 by default). All the task frames fit in the task pipe and
+// all the result frames in the result pipe: nobody ever waits for room.
+//
+// At most four, Python's number of chunks per worker: more would hand a worker
+// its whole share up front, and the workers that finish first could no longer
+// take chunks from the slow ones.
+constexpr std::size_t most_held = 4;
 
-bool can_take(const Worker& worker, std::size_t count) {
-  if (worker.held.empty()) {
-    return true;
-  }
-  return worker.held.size() < most_held && frame_bytes(worker.held.front().count) <= small_frame &&
-         frame_bytes(count) <= small_frame;
+std::size_t most_held_for(std::size_t chunk) {
+  return std::clamp<std::size_t>(PIPE_BUF / frame_bytes(chunk), 1, most_held);
+}
+
+// a / b rounded up, without the overflow of (a + b - 1) / b.
+std::size_t ceil_div(std::size_t a, std::size_t b) {
+  return a / b + (a % b != 0 ? 1 : 0);
 }
 
 // Reaps a worker whose pipe closed, puts a new worker in its place (Python's worker
@@ -237,19 +243,36 @@ std::string replace_dead_worker(Worker& worker) {
   return what;
 }
 
-// Hands items [first, first + chunk.size()) to a worker that can take them; false if
-// the worker is dead (the write failed with EPIPE: its task pipe has no reader).
-bool send_chunk(Worker& worker, Task task, std::size_t first, std::span<const std::int64_t> chunk) {
+// Hands a worker chunks of `chunk` items from item `next` on, until it holds
+// `most` of them or the items run out, all in one writev(): one system call and
+// one wake-up for all of them. Returns the first item not handed out, or
+// std::nullopt if the worker is dead (the write failed with EPIPE: its task pipe
+// has no reader).
+std::optional<std::size_t> send_chunks(Worker& worker, Task task,
+                                       std::span<const std::int64_t> items, std::size_t next,
+                                       std::size_t chunk, std::size_t most) {
+  std::array<TaskHeader, most_held> headers{};
+  std::array<iovec, 2 * most_held> parts{};
+  std::size_t frames = 0;
+  for (; next < items.size() && worker.held.size() + frames < most; ++frames) {
+    const std::size_t count = std::min(chunk, items.size() - next);
+    headers[frames] = TaskHeader{task, next, count};
+    parts[2 * frames] = part(&headers[frames], sizeof(TaskHeader));
+    parts[2 * frames + 1] = part(&items[next], count * sizeof(std::int64_t));
+    next += count;
+  }
   try {
-    write_frame(worker.tasks.get(), TaskHeader{task, first, chunk.size()}, std::as_bytes(chunk));
+    write_all_parts(worker.tasks.get(), std::span{parts}.first(2 * frames));
   } catch (const std::system_error& error) {
     if (error.code() != std::errc::broken_pipe) {
       throw;
     }
-    return false;
+    return std::nullopt;
   }
-  worker.held.push_back(Chunk{first, chunk.size()});
-  return true;
+  for (std::size_t i = 0; i < frames; ++i) {
+    worker.held.push_back(Chunk{headers[i].first, headers[i].count});
+  }
+  return next;
 }
 
 // Reads the answer of a worker whose result pipe is readable, and stores its results
@@ -308,42 +331,42 @@ ProcessPool::~ProcessPool() {
   using namespace std::chrono_literals;
   // End of file on its task pipe tells a worker to leave. Close them all first, so
   // the workers exit side by side.
-  std::vector<pollfd> leaving;
+  std::vector<pollfd> hangups;
+  std::vector<ChildProcess*> leaving;
   for (Worker& worker : state_->workers) {
     worker.tasks.reset();
     if (worker.process.valid()) {
-      // events = 0: poll() reports POLLHUP whatever we ask for, and a hang-up on
-      // its result pipe is all we wait for: the worker closed it by exiting.
-      leaving.push_back(pollfd{.fd = worker.results.get(), .events = 0, .revents = 0});
+      // A worker that exits closes its result pipe: poll() reports POLLHUP there
+      // (it always does; events = 0 asks for nothing more), as in map().
+      hangups.push_back(pollfd{.fd = worker.results.get(), .events = 0, .revents = 0});
+      leaving.push_back(&worker.process);
     }
   }
-  // Then reap them in one pass: one poll() sleeps until some of them are gone, and
-  // each of those is reaped at once. A worker that has not left after a grace
-  // period (say a process forked by a task still holds its pipes) is killed by its
-  // ChildProcess below: a destructor must not hang.
+  // Then reap them in one pass: each poll() sleeps until some are gone, and those
+  // are reaped at once. A worker that has not left after a grace period (say a
+  // process forked by a task still holds its pipes) is killed by its ChildProcess
+  // when the state is destroyed: a destructor must not hang.
   const auto deadline = std::chrono::steady_clock::now() + 2s;
   try {
-    while (!leaving.empty()) {
+    while (!hangups.empty()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left <= 0ms) {
         break;
       }
-      const int ready = ::poll(leaving.data(), leaving.size(), static_cast<int>(left.count()));
-      if (ready == -1 && errno != EINTR) {
+      if (::poll(hangups.data(), hangups.size(), static_cast<int>(left.count())) == -1) {
+        if (errno == EINTR) {
+          continue;
+        }
         throw_errno("poll");
       }
-      std::erase_if(leaving, [this](const pollfd& entry) {
-        if (entry.revents == 0) {
-          return false;
+      for (std::size_t i = hangups.size(); i-- > 0;) {
+        if (hangups[i].revents != 0) {
+          leaving[i]->wait();  // it is exiting: this waitpid() returns at once
+          hangups.erase(hangups.begin() + static_cast<std::ptrdiff_t>(i));
+          leaving.erase(leaving.begin() + static_cast<std::ptrdiff_t>(i));
         }
-        for (Worker& worker : state_->workers) {
-          if (worker.results.get() == entry.fd) {
-            worker.process.wait();
-          }
-        }
-        return true;
-      });
+      }
     }
   } catch (...) {
     // A destructor has no one to report to; each ChildProcess still kills and
@@ -404,6 +427,7 @@ std::vector<std::int64_t> ProcessPool::State::map(Task task, std::span<const std
   std::size_t next = 0;                // the first item not handed out yet
   std::size_t out = 0;                 // chunks held by the workers
   std::optional<std::string> failure;  // the first one; no chunk is handed out after it
+  const std::size_t most = most_held_for(std::min(chunk, items.size()));  // no overflow in bytes
   const auto fail = [&failure](std::optional<std::string> what) {
     if (what && !failure) {
       failure = std::move(what);
@@ -413,24 +437,24 @@ std::vector<std::int64_t> ProcessPool::State::map(Task task, std::span<const std
   std::vector<pollfd> fds;
   std::vector<Worker*> polled;
   for (;;) {
-    // Hand out chunks: first one to every idle worker, then a second one to each
-    // worker that can take it, so that every worker has work before any has two.
-    for (std::size_t depth = 1; depth <= most_held; ++depth) {
-      for (Worker& worker : workers) {
-        if (failure || next == items.size()) {
-          break;
-        }
-        const std::size_t count = std::min(chunk, items.size() - next);
-        if (worker.held.size() >= depth || !can_take(worker, count)) {
-          continue;
-        }
-        if (send_chunk(worker, task, next, items.subspan(next, count))) {
-          next += count;
-          ++out;
-        } else {
-          out -= worker.held.size();  // they died with it
-          fail(replace_dead_worker(worker));
-        }
+    // Top up every worker that holds fewer chunks than it may, sharing out what is
+    // left evenly: 2 chunks and 8 workers make two busy workers, not one with both.
+    const std::size_t share = ceil_div(ceil_div(items.size() - next, chunk), workers.size());
+    for (Worker& worker : workers) {
+      if (failure || next == items.size()) {
+        break;
+      }
+      const std::size_t limit = std::min(most, worker.held.size() + share);
+      if (worker.held.size() >= limit) {
+        continue;
+      }
+      const std::size_t held_before = worker.held.size();
+      if (const auto sent_up_to = send_chunks(worker, task, items, next, chunk, limit)) {
+        next = *sent_up_to;
+        out += worker.held.size() - held_before;
+      } else {
+        out -= held_before;  // they died with it
+        fail(replace_dead_worker(worker));
       }
     }
     // After a failure, the chunks still out are collected all the same: their
