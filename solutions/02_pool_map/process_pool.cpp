@@ -160,7 +160,8 @@ int run_worker(int tasks, int results) {
 
     if (!error) {
       const ResultHeader answer{header.first, header.count, 0};
-      std::array frame{part(&answer, sizeof answer), part(values.data(), values.size() * 8)};
+      std::array frame{part(&answer, sizeof answer),
+                       part(values.data(), values.size() * sizeof(std::int64_t))};
       write_all_parts(results, frame);
     } else {
       const std::string message =
@@ -211,8 +212,8 @@ Worker start_worker() {
 // whole chunk before it writes a single result, so one chunk is always safe,
 // however big. Several are safe when all their frames together fit in PIPE_BUF
 // (4096) bytes: they then take at most two pages of a pipe, and Linux gives every
-// pipe at least two (16 by default). All the task frames fit in the task pipe and
-// all the result frames in the result pipe: nobody ever waits for room.
+// pipe at least two (16 by default). So the parent's writes always find room in
+// the task pipe, and the parent always gets back to reading the results.
 //
 // At most four, Python's number of chunks per worker: more would hand a worker
 // its whole share up front, and the workers that finish first could no longer
