@@ -10,6 +10,8 @@
 
 #include <kata/child.hpp>
 
+#include <sys/resource.h>
+
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -30,18 +32,38 @@ std::vector<std::int64_t> items_up_to(std::size_t n) {
   return items;
 }
 
+// How many times this process and its reaped children went to sleep (voluntary
+// context switches: a read of an empty pipe, a poll(), a waitpid()). Each sleep is
+// a wake-up to pay for later, and that, more than the work, is what a pool's
+// small maps cost. Reported per iteration as "sleeps".
+long sleeps_so_far() {
+  rusage self{};
+  rusage children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  return self.ru_nvcsw + children.ru_nvcsw;
+}
+
+void count_sleeps(benchmark::State& state, long since) {
+  state.counters["sleeps"] = benchmark::Counter(static_cast<double>(sleeps_so_far() - since),
+                                                benchmark::Counter::kAvgIterations);
+}
+
 // The notebook's cell: start 8 workers, map square over 1000 ints, stop the pool.
 void BM_notebook_cell_pool8_start_map_stop(benchmark::State& state) {
   const auto items = items_up_to(1000);
+  const long since = sleeps_so_far();
   for (auto _ : state) {
     kata::ProcessPool pool(8);
     benchmark::DoNotOptimize(pool.map(square, items));
   }
+  count_sleeps(state, since);
 }
 BENCHMARK(BM_notebook_cell_pool8_start_map_stop)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The floor under the cell: 8 bare fork() + _exit() + waitpid(), no pipes, no work.
 void BM_eight_bare_forks(benchmark::State& state) {
+  const long since = sleeps_so_far();
   for (auto _ : state) {
     std::array<kata::ChildProcess, 8> children;
     for (auto& child : children) {
@@ -51,16 +73,22 @@ void BM_eight_bare_forks(benchmark::State& state) {
       benchmark::DoNotOptimize(child.wait());
     }
   }
+  count_sleeps(state, since);
 }
 BENCHMARK(BM_eight_bare_forks)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The map alone, on a pool started once (Python: about 0.6 ms with 2 workers).
+// "sleeps" counts the workers' too, once the pool is gone and they are reaped.
 void BM_map_on_existing_pool(benchmark::State& state) {
-  kata::ProcessPool pool(static_cast<unsigned>(state.range(0)));
   const auto items = items_up_to(static_cast<std::size_t>(state.range(1)));
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(pool.map(square, items));
+  const long since = sleeps_so_far();
+  {
+    kata::ProcessPool pool(static_cast<unsigned>(state.range(0)));
+    for (auto _ : state) {
+      benchmark::DoNotOptimize(pool.map(square, items));
+    }
   }
+  count_sleeps(state, since);
   state.SetItemsProcessed(state.iterations() * state.range(1));
 }
 BENCHMARK(BM_map_on_existing_pool)

@@ -1,23 +1,29 @@
 // Reference solution: a process pool from fork, pipes, poll and waitpid.
 //
 // Each worker owns two pipes: the parent writes chunks of items into its task pipe
-// and reads the results back from its result pipe. A worker holds at most one chunk;
-// the parent poll()s the result pipes and gives the next chunk to whichever worker
-// answers first, so fast workers take more chunks than slow ones.
+// and reads the results back from its result pipe. A worker holds at most two
+// chunks: the one it runs, and the next one waiting in its pipe, so that it never
+// sits idle for a round trip between them. The parent poll()s the result pipes and
+// gives the next chunk to whichever worker answers first, so fast workers take
+// more chunks than slow ones.
 #include "pool_map.hpp"
 
 #include <kata/child.hpp>
+#include <kata/chunking.hpp>
 #include <kata/cpus.hpp>
 #include <kata/errors.hpp>
 #include <kata/fd.hpp>
 #include <kata/io.hpp>
 
 #include <poll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -68,6 +74,42 @@ bool read_frame_part(int fd, std::span<std::byte> buffer) {
   return true;
 }
 
+// Writes every byte of `parts`, in order, with writev(): a frame's header and its
+// payload (or several frames) in one system call, which wakes the reader once
+// instead of once per write. Like write_all, it loops over short writes and EINTR.
+void write_all_parts(int fd, std::span<iovec> parts) {
+  while (!parts.empty()) {
+    const ssize_t written = ::writev(fd, parts.data(), static_cast<int>(parts.size()));
+    if (written == -1) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw_errno("writev");
+    }
+    // Skip what went out: whole parts, then the front of a part.
+    auto done = static_cast<std::size_t>(written);
+    while (!parts.empty() && done >= parts.front().iov_len) {
+      done -= parts.front().iov_len;
+      parts = parts.subspan(1);
+    }
+    if (!parts.empty()) {
+      parts.front().iov_base = static_cast<std::byte*>(parts.front().iov_base) + done;
+      parts.front().iov_len -= done;
+    }
+  }
+}
+
+// One iovec for writev() over bytes that the call only reads.
+iovec part(const void* data, std::size_t size) {
+  return iovec{const_cast<void*>(data), size};
+}
+
+// The bytes of a frame carrying `count` values, either way (both headers are 24 bytes).
+constexpr std::size_t frame_bytes(std::size_t count) {
+  return sizeof(TaskHeader) + count * sizeof(std::int64_t);
+}
+static_assert(sizeof(TaskHeader) == sizeof(ResultHeader));
+
 // ---- The worker ---------------------------------------------------------------
 
 // A worker must hold no pipe but its own two. fork() copies every fd of the parent:
@@ -117,26 +159,35 @@ int run_worker(int tasks, int results) {
     }
 
     if (!error) {
-      write_value(results, ResultHeader{header.first, header.count, 0});
-      write_all(results, std::as_bytes(std::span{values}));
+      const ResultHeader answer{header.first, header.count, 0};
+      std::array frame{part(&answer, sizeof answer),
+                       part(values.data(), values.size() * sizeof(std::int64_t))};
+      write_all_parts(results, frame);
     } else {
       const std::string message =
           "the task threw on items[" + std::to_string(header.first + i) + "]: " + *error;
-      write_value(results, ResultHeader{header.first, message.size(), 1});
-      write_all(results, std::as_bytes(std::span{message}));
+      const ResultHeader answer{header.first, message.size(), 1};
+      std::array frame{part(&answer, sizeof answer), part(message.data(), message.size())};
+      write_all_parts(results, frame);
     }
   }
 }
 
 // ---- The parent's side of one worker ----------------------------------------------
 
+// Items [first, first + count) of the map.
+struct Chunk {
+  std::size_t first = 0;
+  std::size_t count = 0;
+};
+
 struct Worker {
   ChildProcess process;
   UniqueFd tasks;    // write end of the worker's task pipe
   UniqueFd results;  // read end of the worker's result pipe
-  // The chunk it is running, items [first, first + count); count is 0 when idle.
-  std::size_t first = 0;
-  std::size_t count = 0;
+  // The chunks it holds, oldest first: it answers them in the order it got them.
+  // Empty when idle; the first one is the one it runs.
+  std::vector<Chunk> held;
 };
 
 Worker start_worker() {
@@ -149,7 +200,33 @@ Worker start_worker() {
   // The worker's ends close here in the parent, when `tasks` and `results` go out
   // of scope. They must: while the parent holds the write end of a result pipe,
   // reading it never gives end of file, and a dead worker would go unnoticed.
-  return Worker{std::move(process), std::move(tasks.write_end), std::move(results.read_end)};
+  return Worker{std::move(process), std::move(tasks.write_end), std::move(results.read_end), {}};
+}
+
+// How many chunks a worker may hold: the one it runs and the next ones, already
+// waiting in its task pipe when it finishes, so that it never sits idle for a
+// round trip between two chunks, and a small map reaches each worker in one write.
+//
+// The full-pipe deadlock needs the parent blocked writing a worker's task pipe
+// while that worker is blocked writing its result pipe. An idle worker reads its
+// whole chunk before it writes a single result, so one chunk is always safe,
+// however big. Several are safe when all their frames together fit in PIPE_BUF
+// (4096) bytes: they then take at most two pages of a pipe, and Linux gives every
+// pipe at least two (16 by default). So the parent's writes always find room in
+// the task pipe, and the parent always gets back to reading the results.
+//
+// At most four, Python's number of chunks per worker: more would hand a worker
+// its whole share up front, and the workers that finish first could no longer
+// take chunks from the slow ones.
+constexpr std::size_t most_held = 4;
+
+std::size_t most_held_for(std::size_t chunk) {
+  return std::clamp<std::size_t>(PIPE_BUF / frame_bytes(chunk), 1, most_held);
+}
+
+// a / b rounded up, without the overflow of (a + b - 1) / b.
+std::size_t ceil_div(std::size_t a, std::size_t b) {
+  return a / b + (a % b != 0 ? 1 : 0);
 }
 
 // Reaps a worker whose pipe closed, puts a new worker in its place (Python's worker
@@ -158,32 +235,45 @@ std::string replace_dead_worker(Worker& worker) {
   std::string what = "worker " + std::to_string(worker.process.pid());
   // Its pipe closed, so it is dead or dying; SIGKILL makes sure we never wait long.
   what += " " + worker.process.kill_and_wait().describe();
-  if (worker.count > 0) {
-    what += " while running items [" + std::to_string(worker.first) + ", " +
-            std::to_string(worker.first + worker.count) + ")";
+  if (!worker.held.empty()) {
+    const Chunk& running = worker.held.front();
+    what += " while running items [" + std::to_string(running.first) + ", " +
+            std::to_string(running.first + running.count) + ")";
   }
   worker = start_worker();
   return what;
 }
 
-// Hands items [first, first + chunk.size()) to an idle worker; false if the worker
-// is dead (the write failed with EPIPE). A blocking write is safe here however big
-// the chunk: an idle worker does nothing but read its task pipe, and it reads the
-// whole chunk before it writes a single result.
-bool send_chunk(Worker& worker, Task task, std::size_t first, std::span<const std::int64_t> chunk) {
-  worker.first = first;
-  worker.count = chunk.size();
+// Hands a worker chunks of `chunk` items from item `next` on, until it holds
+// `most` of them or the items run out, all in one writev(): one system call and
+// one wake-up for all of them. Returns the first item not handed out, or
+// std::nullopt if the worker is dead (the write failed with EPIPE: its task pipe
+// has no reader).
+std::optional<std::size_t> send_chunks(Worker& worker, Task task,
+                                       std::span<const std::int64_t> items, std::size_t next,
+                                       std::size_t chunk, std::size_t most) {
+  std::array<TaskHeader, most_held> headers{};
+  std::array<iovec, 2 * most_held> parts{};
+  std::size_t frames = 0;
+  for (; next < items.size() && worker.held.size() + frames < most; ++frames) {
+    const std::size_t count = std::min(chunk, items.size() - next);
+    headers[frames] = TaskHeader{task, next, count};
+    parts[2 * frames] = part(&headers[frames], sizeof(TaskHeader));
+    parts[2 * frames + 1] = part(&items[next], count * sizeof(std::int64_t));
+    next += count;
+  }
   try {
-    write_value(worker.tasks.get(), TaskHeader{task, first, chunk.size()});
-    write_all(worker.tasks.get(), std::as_bytes(chunk));
-    return true;
+    write_all_parts(worker.tasks.get(), std::span{parts}.first(2 * frames));
   } catch (const std::system_error& error) {
     if (error.code() != std::errc::broken_pipe) {
       throw;
     }
-    worker.count = 0;  // it never got the chunk: it died before
-    return false;
+    return std::nullopt;
   }
+  for (std::size_t i = 0; i < frames; ++i) {
+    worker.held.push_back(Chunk{headers[i].first, headers[i].count});
+  }
+  return next;
 }
 
 // Reads the answer of a worker whose result pipe is readable, and stores its results
@@ -195,7 +285,8 @@ std::optional<std::string> receive_chunk(Worker& worker, std::vector<std::int64_
   if (!read_frame_part(fd, bytes_of(header))) {
     return replace_dead_worker(worker);
   }
-  if (header.first != worker.first || (header.failed == 0 && header.count != worker.count)) {
+  const Chunk expected = worker.held.front();
+  if (header.first != expected.first || (header.failed == 0 && header.count != expected.count)) {
     throw std::runtime_error("ProcessPool::map: worker " + std::to_string(worker.process.pid()) +
                              " answered for items it was not given");
   }
@@ -212,16 +303,8 @@ std::optional<std::string> receive_chunk(Worker& worker, std::vector<std::int64_
     }
     error = std::move(message);
   }
-  worker.count = 0;
+  worker.held.erase(worker.held.begin());
   return error;
-}
-
-// Python's Pool.map: chunksize, extra = divmod(len(iterable), len(pool) * 4),
-// plus one if there is a remainder. Four chunks per worker balance the load
-// without paying for a message per item.
-std::size_t auto_chunk(std::size_t items, std::size_t workers) {
-  const std::size_t chunks = 4 * workers;
-  return std::max<std::size_t>(1, (items + chunks - 1) / chunks);
 }
 
 }  // namespace
@@ -236,7 +319,9 @@ struct ProcessPool::State {
 
 ProcessPool::ProcessPool(unsigned workers) : state_(std::make_unique<State>()) {
   // If a fork fails half way, state_ is destroyed as this constructor throws, and
-  // each ChildProcess kills and reaps the workers already started.
+  // each ChildProcess kills and reaps the workers already started. No worker is
+  // waited for here: a worker is ready when it blocks in read(), and a chunk
+  // written before that simply waits in its pipe.
   state_->workers.resize(workers == 0 ? default_worker_count() : workers);
   for (Worker& worker : state_->workers) {
     worker = start_worker();
@@ -246,28 +331,47 @@ ProcessPool::ProcessPool(unsigned workers) : state_(std::make_unique<State>()) {
 ProcessPool::~ProcessPool() {
   using namespace std::chrono_literals;
   // End of file on its task pipe tells a worker to leave. Close them all first, so
-  // the workers exit side by side, then reap them.
+  // the workers exit side by side.
+  std::vector<pollfd> hangups;
+  std::vector<ChildProcess*> leaving;
   for (Worker& worker : state_->workers) {
     worker.tasks.reset();
-  }
-  // Idle workers leave at once. One that does not (say a process forked by someone
-  // else still holds its task pipe) is killed after a grace period: a destructor
-  // must not hang.
-  const auto deadline = std::chrono::steady_clock::now() + 2s;
-  for (Worker& worker : state_->workers) {
-    if (!worker.process.valid()) {
-      continue;
+    if (worker.process.valid()) {
+      // A worker that exits closes its result pipe: poll() reports POLLHUP there
+      // (it always does; events = 0 asks for nothing more), as in map().
+      hangups.push_back(pollfd{.fd = worker.results.get(), .events = 0, .revents = 0});
+      leaving.push_back(&worker.process);
     }
-    try {
+  }
+  // Then reap them in one pass: each poll() sleeps until some are gone, and those
+  // are reaped at once. A worker that has not left after a grace period (say a
+  // process forked by a task still holds its pipes) is killed by its ChildProcess
+  // when the state is destroyed: a destructor must not hang.
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  try {
+    while (!hangups.empty()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      if (!worker.process.wait_for(std::max(left, 0ms))) {
-        worker.process.kill_and_wait();
+      if (left <= 0ms) {
+        break;
       }
-    } catch (...) {
-      // A destructor has no one to report to; the ChildProcess still kills and
-      // reaps its worker when it is destroyed.
+      if (::poll(hangups.data(), hangups.size(), static_cast<int>(left.count())) == -1) {
+        if (errno == EINTR) {
+          continue;
+        }
+        throw_errno("poll");
+      }
+      for (std::size_t i = hangups.size(); i-- > 0;) {
+        if (hangups[i].revents != 0) {
+          leaving[i]->wait();  // it is exiting: this waitpid() returns at once
+          hangups.erase(hangups.begin() + static_cast<std::ptrdiff_t>(i));
+          leaving.erase(leaving.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+      }
     }
+  } catch (...) {
+    // A destructor has no one to report to; each ChildProcess still kills and
+    // reaps its worker when it is destroyed.
   }
 }
 
@@ -291,7 +395,7 @@ std::vector<std::int64_t> ProcessPool::map(Task task, std::span<const std::int64
     throw std::invalid_argument("ProcessPool::map: the task is a null function pointer");
   }
   if (chunk == 0) {
-    chunk = auto_chunk(items.size(), state_->workers.size());
+    chunk = pool_chunk_size(items.size(), state_->workers.size());
   }
   // A worker that died since the last map (killed by someone, say) lost no work:
   // reap it and start another, as Python's worker handler does. A slot emptied by a
@@ -310,7 +414,7 @@ std::vector<std::int64_t> ProcessPool::map(Task task, std::span<const std::int64
     // broken frame) may leave workers holding chunks, whose stale results the next
     // map would read as its own: stop those workers; the next map starts new ones.
     for (Worker& worker : state_->workers) {
-      if (worker.count > 0) {
+      if (!worker.held.empty()) {
         worker = Worker{};
       }
     }
@@ -322,8 +426,9 @@ std::vector<std::int64_t> ProcessPool::State::map(Task task, std::span<const std
                                                   std::size_t chunk) {
   std::vector<std::int64_t> results(items.size());
   std::size_t next = 0;                // the first item not handed out yet
-  std::size_t running = 0;             // workers holding a chunk
+  std::size_t out = 0;                 // chunks held by the workers
   std::optional<std::string> failure;  // the first one; no chunk is handed out after it
+  const std::size_t most = most_held_for(std::min(chunk, items.size()));  // no overflow in bytes
   const auto fail = [&failure](std::optional<std::string> what) {
     if (what && !failure) {
       failure = std::move(what);
@@ -333,34 +438,36 @@ std::vector<std::int64_t> ProcessPool::State::map(Task task, std::span<const std
   std::vector<pollfd> fds;
   std::vector<Worker*> polled;
   for (;;) {
-    // Give a chunk to every idle worker. Never more than one per worker: a worker
-    // whose result pipe is full stops reading, and a parent blocked writing more
-    // chunks into its full task pipe would never read those results (deadlock).
+    // Top up every worker that holds fewer chunks than it may, sharing out what is
+    // left evenly: 2 chunks and 8 workers make two busy workers, not one with both.
+    const std::size_t share = ceil_div(ceil_div(items.size() - next, chunk), workers.size());
     for (Worker& worker : workers) {
       if (failure || next == items.size()) {
         break;
       }
-      if (worker.count > 0) {
+      const std::size_t limit = std::min(most, worker.held.size() + share);
+      if (worker.held.size() >= limit) {
         continue;
       }
-      const std::size_t count = std::min(chunk, items.size() - next);
-      if (send_chunk(worker, task, next, items.subspan(next, count))) {
-        next += count;
-        ++running;
+      const std::size_t held_before = worker.held.size();
+      if (const auto sent_up_to = send_chunks(worker, task, items, next, chunk, limit)) {
+        next = *sent_up_to;
+        out += worker.held.size() - held_before;
       } else {
+        out -= held_before;  // they died with it
         fail(replace_dead_worker(worker));
       }
     }
     // After a failure, the chunks still out are collected all the same: their
     // results must not be read by the next map as if they were its own.
-    if (running == 0) {
+    if (out == 0) {
       break;
     }
 
     fds.clear();
     polled.clear();
     for (Worker& worker : workers) {
-      if (worker.count > 0) {
+      if (!worker.held.empty()) {
         fds.push_back(pollfd{.fd = worker.results.get(), .events = POLLIN, .revents = 0});
         polled.push_back(&worker);
       }
@@ -375,8 +482,10 @@ std::vector<std::int64_t> ProcessPool::State::map(Task task, std::span<const std
     }
     for (std::size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents != 0) {
-        fail(receive_chunk(*polled[i], results));
-        --running;
+        Worker& worker = *polled[i];
+        const std::size_t held_before = worker.held.size();
+        fail(receive_chunk(worker, results));
+        out -= held_before - worker.held.size();  // one answered, or all lost with their worker
       }
     }
   }
