@@ -498,7 +498,7 @@ TEST_F(PoolMapTest, AWorkerWhoseTaskPipeLostItsReaderIsAWorkerErrorNeverASigpipe
   // The worker is alive (so the pool cannot know it is lost before it writes), but its
   // task pipe has no reader: the next write into it raises SIGPIPE, whose default
   // action kills the writer.
-  const auto outcome = kata::testing::run_in_child(
+  const auto outcome = kata::testing::run_with_deadline(
       [] {
         ProcessPool pool(1);
         // Not check_map(): its sequential map would run the task here, in the parent.
@@ -522,7 +522,7 @@ TEST_F(PoolMapTest, WorkersLeaveByThemselvesWhenTheirTaskPipesClose) {
   // the workers end, a process that owns a pool dies without its destructor (the
   // kernel closes its fds, as the destructor would) and this one, a subreaper, adopts
   // the workers and reaps them.
-  const auto outcome = kata::testing::run_in_child(
+  const auto outcome = kata::testing::run_with_deadline(
       [] {
         if (::prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
           throw std::runtime_error("prctl(PR_SET_CHILD_SUBREAPER) failed");

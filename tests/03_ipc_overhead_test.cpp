@@ -593,7 +593,7 @@ void count_an_atexit_run() {
 // stdio buffer, as any program may. A child that leaves through exit() (or by
 // returning from main) runs that handler and writes that byte a second time.
 std::string what_a_child_runs_of_its_parent(const std::function<void()>& call) {
-  return run_in_child(
+  return run_with_deadline(
              [&] {
                kata::testing::SharedArray<std::atomic<int>> runs(1);
                g_atexit_runs = runs.data();

@@ -33,16 +33,16 @@ namespace {
 using namespace std::chrono_literals;
 using kata::ChildProcess;
 using kata::fork_child;
-using kata::testing::run_in_child;
+using kata::testing::run_with_deadline;
 using kata::testing::SharedArray;
 
 class PipeQueueTest : public kata::testing::LeakCheckedTest {};
 class ShmQueueTest : public kata::testing::LeakCheckedTest {};
 
-// What a body run by run_in_child() returns when every check passed.
+// What a body run by run_with_deadline() returns when every check passed.
 const std::string kPassed = "returned \"ok\"";
 
-// Inside run_in_child(): a failed check throws, and its message becomes the test's.
+// Inside run_with_deadline(): a failed check throws, and its message becomes the test's.
 [[noreturn]] void fail(const std::string& message) {
   throw std::runtime_error(message);
 }
@@ -224,7 +224,7 @@ TYPED_TEST_SUITE(QueueTest, Queues, QueueName);
 TYPED_TEST(QueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
   // The notebook's cell: for i in range(10): Process(target=put, args=(q, i)).start()
   using Traits = QueueTraits<TypeParam>;
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         const auto queue =
             Traits::make(4);  // ShmQueue: smaller than ten, some children wait for room
@@ -258,7 +258,7 @@ TYPED_TEST(QueueTest, TenProcessesEachPutOneNumberAndTheParentGetsAllTen) {
 
 TYPED_TEST(QueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactlyOnce) {
   using Traits = QueueTraits<TypeParam>;
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr std::int64_t kProducers = 8;
         constexpr std::int64_t kEach = 10'000;
@@ -293,7 +293,7 @@ TYPED_TEST(QueueTest, EightProducersTimesTenThousandMessagesArriveWholeAndExactl
 
 TYPED_TEST(QueueTest, ConsumersInSeveralProcessesShareTheMessages) {
   using Traits = QueueTraits<TypeParam>;
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr std::int64_t kProducers = 4;
         constexpr std::int64_t kConsumers = 3;
@@ -342,7 +342,7 @@ TYPED_TEST(QueueTest, ConsumersInSeveralProcessesShareTheMessages) {
 // ---------------------------------------------------------------- PipeQueue
 
 TEST_F(PipeQueueTest, GetReturnsNulloptOnceEveryWriterIsGone) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         std::vector<ChildProcess> children;
@@ -373,7 +373,7 @@ TEST_F(PipeQueueTest, GetReturnsNulloptOnceEveryWriterIsGone) {
 TEST_F(PipeQueueTest, GetReadsOneMessageAndNotAByteMore) {
   // A get() that reads ahead (say 4 KiB into a buffer) takes the other messages
   // with it when its process exits.
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         for (std::int64_t i = 1; i <= 5; ++i) {
@@ -401,7 +401,7 @@ TEST_F(PipeQueueTest, GetReadsOneMessageAndNotAByteMore) {
 }
 
 TEST_F(PipeQueueTest, PutWithNoReaderLeftThrowsInsteadOfDyingOfSigpipe) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         queue.close_reader();  // this was the only process: no reader is left
@@ -419,7 +419,7 @@ TEST_F(PipeQueueTest, PutWithNoReaderLeftThrowsInsteadOfDyingOfSigpipe) {
 }
 
 TEST_F(PipeQueueTest, ClosedEndsRefuseToBeUsed) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::PipeQueue queue;
         queue.close_writer();
@@ -453,7 +453,7 @@ TEST_F(ShmQueueTest, ZeroCapacityThrowsInvalidArgument) {
 }
 
 TEST_F(ShmQueueTest, GetReturnsMessagesInTheOrderTheyWerePutAroundTheRing) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(3);
         std::int64_t next_put = 0;
@@ -477,7 +477,7 @@ TEST_F(ShmQueueTest, GetReturnsMessagesInTheOrderTheyWerePutAroundTheRing) {
 }
 
 TEST_F(ShmQueueTest, PutSleepsWhileTheQueueIsFull) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         SharedArray<std::atomic<int>> puts_returned(1);
@@ -505,7 +505,7 @@ TEST_F(ShmQueueTest, PutSleepsWhileTheQueueIsFull) {
 }
 
 TEST_F(ShmQueueTest, GetSleepsWhileTheQueueIsEmpty) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         SharedArray<std::atomic<int>> got(1);
@@ -528,7 +528,7 @@ TEST_F(ShmQueueTest, GetSleepsWhileTheQueueIsEmpty) {
 }
 
 TEST_F(ShmQueueTest, GetForGivesUpAfterTheTimeout) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         const auto start = std::chrono::steady_clock::now();
@@ -545,7 +545,7 @@ TEST_F(ShmQueueTest, GetForGivesUpAfterTheTimeout) {
 }
 
 TEST_F(ShmQueueTest, GetForReturnsAMessagePutWhileItWaits) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         ChildProcess getter = fork_child([&] { return queue.get_for(60s) == 42 ? 0 : 3; });
@@ -561,7 +561,7 @@ TEST_F(ShmQueueTest, GetForReturnsAMessagePutWhileItWaits) {
 }
 
 TEST_F(ShmQueueTest, AfterCloseGetDrainsThenReturnsNulloptAndPutThrows) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(4);
         queue.put(1);
@@ -585,7 +585,7 @@ TEST_F(ShmQueueTest, AfterCloseGetDrainsThenReturnsNulloptAndPutThrows) {
 }
 
 TEST_F(ShmQueueTest, CloseWakesGettersAsleepInOtherProcesses) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(2);
         std::vector<ChildProcess> getters;
@@ -604,7 +604,7 @@ TEST_F(ShmQueueTest, CloseWakesGettersAsleepInOtherProcesses) {
 }
 
 TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(1);
         queue.put(0);  // full
@@ -635,7 +635,7 @@ TEST_F(ShmQueueTest, CloseWakesPuttersAsleepInOtherProcesses) {
 TEST_F(ShmQueueTest, APutKilledAtItsWakeUpCallLeavesNoGetterAsleepBesideAMessage) {
   // A put() that publishes its message, then wakes the getters, strands a
   // getter asleep beside the message if it dies between the two. Wake first.
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(4);
         ChildProcess getter = fork_child([&queue] { return queue.get() == 7 ? 0 : 3; });
@@ -666,7 +666,7 @@ TEST_F(ShmQueueTest, APutKilledAtItsWakeUpCallLeavesNoGetterAsleepBesideAMessage
 
 TEST_F(ShmQueueTest, AGetKilledAtItsWakeUpCallLeavesNoPutterAsleepBesideAFreeSlot) {
   // The mirror image: a get() that frees the slot, then wakes the putters.
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         kata::ShmQueue queue(1);
         queue.put(1);  // full
@@ -887,7 +887,7 @@ struct BlockedConsumers {
 };
 
 TEST_F(ShmQueueTest, ProducersKilledAtRandomMomentsNeverWedgeLoseDuplicateOrInventMessages) {
-  const auto outcome = run_in_child(
+  const auto outcome = run_with_deadline(
       [] {
         constexpr int kRounds = kKillRounds;
         kata::ShmQueue roomy(1 << 14);  // producers rarely wait: killed while putting
