@@ -26,7 +26,9 @@ std::int64_t square(std::int64_t x) {
 const std::vector<std::int64_t>& items(std::size_t n) {
   static std::vector<std::int64_t> data;
   if (data.size() != n) {
-    data.resize(n);
+    // A fresh vector, not resize(): a shrunk vector keeps its old buffer, and every
+    // fork below would then copy a fatter process than the notebook's.
+    data = std::vector<std::int64_t>(n);
     for (std::size_t i = 0; i < n; ++i) {
       data[i] = static_cast<std::int64_t>(i % 10'000);  // the notebook's range of values
     }
