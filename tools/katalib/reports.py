@@ -31,7 +31,9 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _WORK_DIR = r"(?:/[\w.+-]+)*/kata-(?:grade|bench)-[\w.-]+(?:/student)?"
 _UNDER_WORK = r"/(?:(?:src|build)/exercises/\d\d_\w+/|src/)?"
 _GTEST_BANNER = re.compile(r"^\[ *(RUN|OK|FAILED|PASSED|SKIPPED|==========|----------) *\]")
-_LOCATION_ONLY = re.compile(r"(?::\d+|^unknown file): Failure$")
+# Lines of gtest that say nothing of their own: a bare location, its fixed phrases, its banners.
+_LOCATION_ONLY = re.compile(r"(?::-?\d+|^unknown file): Failure$|^(Expected equality of these values:|Failed|"
+                            r"Google Test trace:)$|^\[ *(RUN|OK|FAILED|PASSED|==========|----------) *\]")
 
 
 def clean(text: str, work_dir: str = "") -> str:

@@ -84,6 +84,8 @@ class CleanTest(unittest.TestCase):
     def test_the_first_line_that_says_something(self):
         self.assertEqual(reports._first_line("unknown file: Failure\nC++ exception thrown"), "C++ exception thrown")
         self.assertEqual(reports._first_line("x.cpp:4: Failure\n\n  said this"), "said this")
+        self.assertEqual(reports._first_line("x.cpp:4: Failure\nExpected equality of these values:\n  a()"), "a()")
+        self.assertEqual(reports._first_line("[----------] set-up\n[ RUN      ] T.x\nsaid"), "said")
 
 
 class ReportsOfHostileOutputTest(unittest.TestCase):
