@@ -94,7 +94,7 @@ class FallbackTest(unittest.TestCase):
         self.addCleanup(box.close)
         self.assertEqual(box.mode, "limits")
         self.assertIn("not root", box.missing)
-        run = box.run(["sh", "-c", "ulimit -n; echo report >&@FD@"], 30, report=True)
+        run = box.run(["sh", "-c", "ulimit -n; echo report >&0"], 30, report=True)
         self.assertEqual((run.status, run.output, run.report), (0, b"64\n", b"report\n"))
         run = box.run(["sleep", "60"], 0.5)
         self.assertTrue(run.timed_out)
