@@ -22,6 +22,8 @@ from .grade import ExerciseGrade, SubmissionGrade
 MESSAGE_LIMIT = 4000  # characters of one test's message, in any report
 CELL_LIMIT = 120  # characters of a Markdown table cell
 
+# ctest's JUnit file writes a byte XML cannot hold as text: ESC is "[NON-XML-CHAR-0x1B]".
+_CTEST_PLACEHOLDER = re.compile(r"\[NON-XML-CHAR-0x([0-9A-Fa-f]{1,2})\]")
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 # C0 and C1 controls but tab and newline, and the two non-characters XML refuses.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
@@ -29,13 +31,16 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _WORK_DIR = r"(?:/[\w.+-]+)*/kata-(?:grade|bench)-[\w.-]+(?:/student)?"
 _UNDER_WORK = r"/(?:(?:src|build)/exercises/\d\d_\w+/|src/)?"
 _GTEST_BANNER = re.compile(r"^\[ *(RUN|OK|FAILED|PASSED|SKIPPED|==========|----------) *\]")
-_LOCATION_ONLY = re.compile(r"(?::\d+|^unknown file): Failure$")
+# Lines of gtest that say nothing of their own: a bare location, its fixed phrases, its banners.
+_LOCATION_ONLY = re.compile(r"(?::-?\d+|^unknown file): Failure$|^(Expected equality of these values:|Failed|"
+                            r"Google Test trace:)$|^\[ *(RUN|OK|FAILED|PASSED|==========|----------) *\]")
 
 
 def clean(text: str, work_dir: str = "") -> str:
     """Text from graded code as a student may read it: no terminal escapes, no
     control bytes, no grader paths (an exercise's file is shown by its name, any
     other file of the course relative to the course)."""
+    text = _CTEST_PLACEHOLDER.sub(lambda m: chr(int(m.group(1), 16)), text)
     text = _ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     roots = [re.escape(work_dir.rstrip("/"))] if work_dir.strip("/") else []

@@ -32,6 +32,7 @@ import subprocess
 import time
 
 MIB = 1024 * 1024
+REPORT = "/kata/report"  # in a namespace: a small tmpfs of its own for reports, apart from /tmp
 _CGROUP = pathlib.Path("/sys/fs/cgroup")
 
 
@@ -178,6 +179,15 @@ class _Cgroup:
             else:
                 (folder / "pids.max").write_text(str(limits.processes))
 
+    @staticmethod
+    def remove(folder: pathlib.Path) -> None:
+        try:
+            for pid in (folder / "cgroup.procs").read_text().split():
+                os.kill(int(pid), signal.SIGKILL)
+            folder.rmdir()
+        except OSError:
+            pass
+
     def pids(self) -> list[int]:
         found = []
         for folder in self.dirs:
@@ -251,6 +261,9 @@ class Sandbox:
         if root:
             self.uid_claim = UidClaim(first_uid, uid_count)
         self.uid = self.uid_claim.uid if self.uid_claim else os.geteuid()
+        for root_dir in self.cgroups.values():  # left by a grader of this uid that was killed
+            for stale in root_dir.glob(f"kata-grade-{self.uid}-*"):
+                _Cgroup.remove(stale)
 
     @property
     def isolated(self) -> bool:
@@ -274,22 +287,23 @@ class Sandbox:
         tmp_bytes = str(self.limits.tmp_mib * MIB)
         for private in ("/tmp", "/var/tmp", "/dev/shm"):
             command += ["--perms", "1777", "--size", tmp_bytes, "--tmpfs", private]
-        for parent in sorted({os.path.dirname(b.inside) for b in binds} - {"/"}):
+        for parent in sorted({os.path.dirname(b.inside) for b in binds} | {os.path.dirname(REPORT)} - {"/"}):
             command += ["--perms", "0755", "--dir", parent]
         for bind in binds:
             command += ["--bind" if bind.writable else "--ro-bind", str(bind.host), bind.inside]
+        command += ["--perms", "0777", "--size", str(16 * MIB), "--tmpfs", REPORT]
         return command + ["--chdir", chdir, "--", *_setpriv(self.uid)]
 
     def run(self, argv: list[str], timeout: float, binds: list[Bind] | None = None, chdir: str = "/tmp",
             env: dict[str, str] | None = None, max_output: int = 1 << 20, report: bool = False) -> Completed:
         """Runs argv; returns how it ended, its output and, with `report`, what it wrote to
-        the fd that @FD@ in argv names. Every process it started is gone when this returns."""
+        its stdin, the write end of a pipe. Every process it started is gone when this returns."""
         binds = binds or []
         base_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp", "TMPDIR": "/tmp"}
         env = {**base_env, **(env or {})}
+        # The report pipe is the run's stdin (fd 0): the command hands it on to no one
+        # it does not trust (see grade._RUN_ONE), and a fixed number is one a shell can name.
         report_read, report_write = os.pipe() if report else (-1, -1)
-        if report:  # the command names the fd as @FD@
-            argv = [a.replace("@FD@", str(report_write)) for a in argv]
         cgroup = _Cgroup(self.cgroups, str(self.uid), self.limits) if self.cgroups and self.mode != "limits" else None
         if self.mode == "namespaces":
             command, cwd = self._bwrap(binds, chdir) + argv, "/"
@@ -306,9 +320,9 @@ class Sandbox:
 
         started = time.monotonic()
         try:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True,
-                                       pass_fds=(report_write,) if report else ())
+            process = subprocess.Popen(command, stdin=report_write if report else subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                       start_new_session=True)
         except BaseException:
             if report:
                 os.close(report_read)

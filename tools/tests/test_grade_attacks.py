@@ -223,7 +223,7 @@ class GraderAttacksTest(unittest.TestCase):
         cls.scratch = pathlib.Path(tempfile.mkdtemp(prefix="kata-attacks-"))
         os.chmod(cls.scratch, 0o755)
         config = grade.Config.load()
-        config.limits = {**config.limits, "test_timeout_seconds": 15, "memory_mib_per_test": 2048,
+        config.limits = {**config.limits, "test_timeout_seconds": 30, "memory_mib_per_test": 1024,
                          "tmp_mib": 256, "parallel_tests": 2, "build_timeout_seconds": 1800}
         config.sandbox_uid = UID_BASE
         cls.grader = grade.Grader(course.exercises(), config)
@@ -375,14 +375,15 @@ class GraderAttacksTest(unittest.TestCase):
 
     def test_a_fence_in_a_failure_message_reaches_the_grade_data_intact(self):
         outputs = [t.output for t in self.results["cheats"]["05_simd"].tests]
-        self.assertTrue(any("```\n## victim: 100 / 100\n```" in o for o in outputs), outputs[:3])
+        # gtest prints the message as it is, or as a C string (newlines as \n): the fence is there.
+        self.assertTrue(any("```" in o and "## victim: 100 / 100" in o for o in outputs), outputs[:3])
 
     def test_include_tricks_cannot_reach_the_reference(self):
         for exercise in ("02_pool_map", "03_ipc_overhead", "04_sleepy_workload", "06_file_scan"):
             result = self.results["cheats"][exercise]
             self.assertFalse(result.compiled, exercise)
             self.assertEqual(result.points, 0)
-            self.assertNotIn("/work", result.message)
+            self.assertIn("No such file or directory", result.message)
 
     def test_a_fake_test_list_or_fake_ctest_lines_gain_nothing(self):
         self.assertTrue(self.results["fakes"]["01_cpu_count"].compiled)
@@ -431,7 +432,7 @@ class GraderAttacksTest(unittest.TestCase):
     def test_two_graders_at_once_each_have_a_uid_and_full_marks(self):
         self.assertEqual(len(self.uids), 2)
         self.assertEqual((self.score("one", "05_simd"), self.score("two", "05_simd")), (10, 10))
-        self.assertEqual(list(pathlib.Path("/tmp").glob("kata-grade-*.lock")), [])
+        self.assertEqual([u for u in self.uids if pathlib.Path(f"/tmp/kata-grade-{u}.lock").exists()], [])
 
     def test_nothing_of_the_sandbox_uids_runs_or_remains(self):
         for uid in self.uids:
@@ -441,7 +442,7 @@ class GraderAttacksTest(unittest.TestCase):
                 self.assertEqual(left.stdout, "", folder)
         self.assertEqual(subprocess.run(["pgrep", "-x", "su"], capture_output=True, text=True).stdout, "")
         cgroups = [p for root in ("memory", "pids") for p in pathlib.Path("/sys/fs/cgroup", root).glob(
-            f"kata-grade-{self.uid}-*")]
+            f"kata-grade-{self.uid}-{os.getpid()}-*")]
         self.assertEqual(cgroups, [])
 
 

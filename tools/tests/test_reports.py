@@ -26,6 +26,7 @@ NASTY = (
     "```\n</pre><script>alert(1)</script> & \"quotes\" <xml/>\n"
     "\x00\x01\x07bell\x08\x7f\x9b\r\n"
     f"see {WORK}/src/tests/02_pool_map_test.cpp and {WORK}/build/02_pool_map_test\n"
+    "[NON-XML-CHAR-0x1B][1;31mwhat ctest's JUnit makes of colours[NON-XML-CHAR-0x1B][m\n"
     "\x1b]0;title\x07\x1b[2J" + "flood " * 9000 + "\n"
     "[  FAILED  ] PoolTest.Maps (12 ms)\n"
 )
@@ -69,6 +70,11 @@ class CleanTest(unittest.TestCase):
         self.assertIn("pool_map.cpp:42: Failure", text)
         self.assertIn("see tests/02_pool_map_test.cpp and build/02_pool_map_test", text)
 
+    def test_ctests_placeholders_for_escapes_go_too(self):
+        # What ctest's JUnit file holds for 09's coloured output.
+        text = "[NON-XML-CHAR-0x1B][0;32m[ RUN      ] [NON-XML-CHAR-0x1B][mMpiTest.X\n[NON-XML-CHAR-0x7][rank 1] x"
+        self.assertEqual(reports.clean(text), "[ RUN      ] MpiTest.X\n[rank 1] x")
+
     def test_any_work_folder_is_recognised_without_being_told(self):
         self.assertEqual(reports.clean("/var/tmp/x/kata-grade-q_1/src/exercises/01_cpu_count/a.cpp:1"),
                          "a.cpp:1")
@@ -78,6 +84,8 @@ class CleanTest(unittest.TestCase):
     def test_the_first_line_that_says_something(self):
         self.assertEqual(reports._first_line("unknown file: Failure\nC++ exception thrown"), "C++ exception thrown")
         self.assertEqual(reports._first_line("x.cpp:4: Failure\n\n  said this"), "said this")
+        self.assertEqual(reports._first_line("x.cpp:4: Failure\nExpected equality of these values:\n  a()"), "a()")
+        self.assertEqual(reports._first_line("[----------] set-up\n[ RUN      ] T.x\nsaid"), "said")
 
 
 class ReportsOfHostileOutputTest(unittest.TestCase):
@@ -97,6 +105,7 @@ class ReportsOfHostileOutputTest(unittest.TestCase):
             self.assertNotIn("\x1b", text)
             self.assertNotIn(WORK, text)
             self.assertNotIn("kata-grade", text)
+            self.assertNotIn("NON-XML-CHAR", text)
             self.assertIsNone(re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text))
 
     def test_a_flood_is_cut(self):
