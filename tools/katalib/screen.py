@@ -135,6 +135,8 @@ class Screen:
         if self.job:
             data = self.job.finished()
             if data is not None:
+                if data.get("done"):
+                    self.message = []  # green: the hint shown for the failure is over
                 self.result, self.job, changed = data, None, True
         if self.watcher and self.watcher.changed():
             time.sleep(0.2)  # editors write in several steps: let the burst settle
