@@ -429,6 +429,7 @@ class StudentLoopEndToEndTest(Tmux, unittest.TestCase):
         self.wait_for(r"kata watch · 02 · Pool.map rebuilt")
         self.tmux("send-keys", "-t", "kata", "q")
         done = self.wait_for(r"kata-exit=\d+", 30)
+        self.assertIn("kata-exit=0", done)
         self.assertNotIn("Traceback", done)
 
     def test_1_kata_test_all_and_k(self):
