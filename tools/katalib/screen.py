@@ -135,6 +135,8 @@ class Screen:
         if self.job:
             data = self.job.finished()
             if data is not None:
+                if data.get("done"):
+                    self.message = []  # green: the hint shown for the failure is over
                 self.result, self.job, changed = data, None, True
         if self.watcher and self.watcher.changed():
             time.sleep(0.2)  # editors write in several steps: let the burst settle
@@ -321,7 +323,7 @@ def _set_styles() -> None:
 
 
 def run(exercise: course.Exercise, use_inotify: bool | None = None) -> int:
-    """The screen, until q or Ctrl-C; 0 if the exercise shown last was green."""
+    """The screen, until q (exit status 0) or Ctrl-C."""
     screen = Screen(exercise, use_inotify)
 
     def loop(window) -> int:
@@ -339,7 +341,7 @@ def run(exercise: course.Exercise, use_inotify: bool | None = None) -> int:
             redraw = key == curses.KEY_RESIZE
             if key not in (-1, curses.KEY_RESIZE):
                 if not screen.key(key):
-                    return 0 if screen.result and screen.result["done"] else 1
+                    return 0  # q: the student's own choice, not a failure
                 redraw = True
             if screen.tick() or redraw or screen.job:
                 screen.draw(window)

@@ -61,19 +61,26 @@ class StatusLine:
     """One line that updates in place on a terminal ("building 3/9"); elsewhere (a pipe,
     a log) a new line only when the phase or its count changes, never one per step."""
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, every: float = 15.0):
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty() and os.environ.get("TERM") != "dumb"
+        self.every = every  # off a terminal: a line at least this often while nothing else changes
         self.last = None
+        self.last_time = 0.0
         self.shown = False
 
     def show(self, phase: str, done: int, total: int, detail: str = "") -> None:
+        import time
+
+        extra = f"  ({detail})" if detail else ""
         if self.live:
-            extra = f"  ({detail})" if detail else ""
             self.stream.write(f"\r\033[K{phase} {done}/{total}{extra}")
             self.shown = True
-        elif (phase, done) != self.last:
-            self.stream.write(dim(f"{phase} {done}/{total}") + "\n")
+        elif (phase, done) != self.last or time.monotonic() - self.last_time >= self.every:
+            self.stream.write(dim(f"{phase} {done}/{total}{extra}") + "\n")
+            self.last_time = time.monotonic()
+        else:
+            return
         self.last = (phase, done)
         self.stream.flush()
 

@@ -268,6 +268,21 @@ class CommandLineTest(unittest.TestCase):
             self.assertIn(name.split("/")[0], declared)
 
 
+class StatusLineTest(unittest.TestCase):
+    def test_off_a_terminal_a_line_for_each_exercise_not_for_each_step(self):
+        import io
+
+        from katalib import term
+
+        out = io.StringIO()
+        line = term.StatusLine(out)
+        for step in range(1, 50):
+            line.show("building", step // 10, 9, f"step {step}/50")
+        line.show("testing", 0, 9)
+        self.assertEqual([l.split("  ")[0] for l in out.getvalue().splitlines()],
+                         [f"building {n}/9" for n in range(5)] + ["testing 0/9"])
+
+
 class ScreenKeysTest(unittest.TestCase):
     """The screen's keys, without a terminal: what each one does to its state."""
 
@@ -414,6 +429,7 @@ class StudentLoopEndToEndTest(Tmux, unittest.TestCase):
         self.wait_for(r"kata watch · 02 · Pool.map rebuilt")
         self.tmux("send-keys", "-t", "kata", "q")
         done = self.wait_for(r"kata-exit=\d+", 30)
+        self.assertIn("kata-exit=0", done)
         self.assertNotIn("Traceback", done)
 
     def test_1_kata_test_all_and_k(self):
