@@ -58,8 +58,13 @@ def processes_running(marker: str) -> list[int]:
 
 def ranks_sleeping(marker: str) -> int:
     """How many `sleep MARKER` processes run (the ranks of a run of sleep)."""
-    return sum(1 for pid in processes_running(marker)
-               if pathlib.Path(f"/proc/{pid}/comm").read_text(errors="replace").strip() == "sleep")
+    count = 0
+    for pid in processes_running(marker):
+        try:
+            count += pathlib.Path(f"/proc/{pid}/comm").read_text(errors="replace").strip() == "sleep"
+        except OSError:  # it ended since it was listed
+            continue
+    return count
 
 
 def wait_for(condition, seconds: float = 20) -> bool:
