@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ElementTree
 
 _RESULT_LINE = re.compile(
     r"^\s*\d+/\d+ Test\s+#(?P<number>\d+): (?P<name>.+?) \.+\s*"
-    r"(?P<status>Passed|\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception: \S+|\*\*\*Not Run|Not Run|\*\*\*Skipped)"
+    r"(?P<status>Passed|\*\*\*Failed|\*\*\*Timeout|(?:[A-Za-z][A-Za-z ]*)?\*\*\*Exception:(?: \S+)?"
+    r"|\*\*\*Not Run|Not Run|\*\*\*Skipped)"
     r".*?(?P<seconds>[\d.]+) sec\s*$"
 )
 
@@ -52,8 +53,9 @@ def parse_console(text: str) -> dict[str, TestResult]:
             status, detail = "passed", ""
         elif raw == "Timeout":
             status, detail = "timeout", "hit ctest's deadline"
-        elif raw.startswith("Exception:"):
-            status, detail = "crashed", raw.split(":", 1)[1].strip()
+        elif "Exception:" in raw:  # "***Exception: SegFault", or "Subprocess aborted***Exception:"
+            before, _, after = raw.partition("Exception:")
+            status, detail = "crashed", after.strip() or before.strip("* ")
         elif raw in ("Not Run", "Skipped"):
             status, detail = "not run", raw
         else:

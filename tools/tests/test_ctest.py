@@ -39,6 +39,11 @@ class CtestTest(unittest.TestCase):
         self.assertEqual(results["01_cpu_count/A.Fails"].exercise, "01_cpu_count")
         self.assertEqual(results["01_cpu_count/A.Fails"].short_name, "A.Fails")
 
+    def test_an_aborted_test_is_a_crash(self):
+        line = "1/1 Test #5: 11_x/TestBinary.ListsItsTests .......Subprocess aborted***Exception:   0.27 sec"
+        result = ctest.parse_console(line)["11_x/TestBinary.ListsItsTests"]
+        self.assertEqual((result.status, result.detail, result.seconds), ("crashed", "Subprocess aborted", 0.27))
+
     def test_junit_gives_each_output(self):
         outputs = ctest.parse_junit_outputs(JUNIT)
         self.assertIn("leaked child processes", outputs["01_cpu_count/A.Fails"])
