@@ -1,7 +1,7 @@
 """GitHub Classroom's autograding, written into the student copy by `kata export-student`.
 
 .github/classroom/autograding.json holds one test per exercise, worth its points
-in grading.json, each running `./kata test NN`: the command a student runs at
+(its manifest's weight), each running `./kata test NN`: the command a student runs at
 home. .github/workflows/classroom.yml runs them on every push (GitHub Classroom's
 own autograding action reads that file), after installing the course's packages.
 """
@@ -18,11 +18,10 @@ TEST_TIMEOUT_MINUTES = 10  # one exercise built from nothing on a hosted runner,
 
 
 def autograding(root: pathlib.Path = course.ROOT) -> dict:
-    weights = json.loads((root / "grading.json").read_text(encoding="utf-8"))
-    default = weights.get("default_weight", 10)
+    overrides = json.loads((root / "grading.json").read_text(encoding="utf-8")).get("weights", {})
     tests = [{"name": f"{e.number} {e.title}", "setup": "", "run": f"./kata test {e.number}",
               "input": "", "output": "", "comparison": "included", "timeout": TEST_TIMEOUT_MINUTES,
-              "points": weights.get("weights", {}).get(e.name, default)}
+              "points": overrides.get(e.name, e.weight)}
              for e in course.exercises(root)]
     return {"tests": tests}
 

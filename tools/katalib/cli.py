@@ -271,8 +271,6 @@ def cmd_grade(args) -> int:
     except (OSError, ValueError, KeyError) as error:
         print(f"{config_path}: cannot use it as grading.json ({error})", file=sys.stderr)
         return 2
-    # The weights are the manifests'; a --config file's "weights" may override them.
-    config.weights = {**{e.name: e.weight for e in course.exercises()}, **config.weights}
     results = []
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: still remove the sandboxes' trees
     bench = None

@@ -25,13 +25,12 @@ import subprocess
 import tempfile
 import time
 
-from . import build, ctest, sandbox
+from . import build, course, ctest, sandbox
 from .course import ROOT, Exercise
 
 MAX_SOURCE_BYTES = 1 << 20
 SRC, BUILD = "/kata/src", "/kata/build"  # where the sandbox sees the trees
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]")
-_MPI_RANKS = re.compile(r"^\s*kata_exercise\(\s*(\d\d_\w+)[^)]*?\bMPI_RANKS((?:\s+\d+)+)", re.MULTILINE)
 # Runs one test inside the sandbox: GoogleTest writes its JSON report into a private
 # folder; after the test binary ends (it never holds the report pipe, this shell's
 # stdin), the reports are copied to the grader through it. $1: the folder; then the command.
@@ -55,19 +54,19 @@ _RANK = 'GTEST_OUTPUT="json:$KATA_REPORT/rank-$OMPI_COMM_WORLD_RANK.json" exec "
 @dataclasses.dataclass
 class Config:
     weights: dict[str, float]
-    default_weight: float
     limits: dict[str, int]
     sandbox_uid: int
     sandbox_uids: int = 8  # a pool: one uid per grader running at once
 
     @staticmethod
-    def load(path: pathlib.Path = ROOT / "grading.json") -> "Config":
+    def load(path: pathlib.Path = ROOT / "grading.json", root: pathlib.Path = ROOT) -> "Config":
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Config(data.get("weights", {}), data.get("default_weight", 10), data["limits"],
-                      data.get("sandbox_uid", 61999), data.get("sandbox_uids", 8))
+        # Points per exercise are its manifest's weight; a "weights" object here overrides them.
+        weights = {e.name: e.weight for e in course.exercises(root)} | data.get("weights", {})
+        return Config(weights, data["limits"], data.get("sandbox_uid", 61999), data.get("sandbox_uids", 8))
 
     def weight(self, exercise: str) -> float:
-        return float(self.weights.get(exercise, self.default_weight))
+        return float(self.weights[exercise])
 
     def sandbox_limits(self) -> sandbox.Limits:
         limits, default = self.limits, sandbox.Limits()
@@ -121,9 +120,9 @@ class GradingError(RuntimeError):
 
 
 def mpi_ranks(root: pathlib.Path = ROOT) -> dict[str, list[int]]:
-    """The MPI exercises and their rank counts, from the top-level CMakeLists.txt."""
-    text = (root / "CMakeLists.txt").read_text(encoding="utf-8")
-    return {m.group(1): [int(n) for n in m.group(2).split()] for m in _MPI_RANKS.finditer(text)}
+    """The MPI exercises and their rank counts, from their manifests."""
+    return {e.name: [int(n) for n in e.manifest["mpi_ranks"]]
+            for e in course.exercises(root) if e.manifest.get("mpi_ranks")}
 
 
 def parse_test_list(text: str) -> list[str]:

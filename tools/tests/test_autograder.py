@@ -163,10 +163,9 @@ class ClassroomTest(unittest.TestCase):
 
     def test_one_test_per_exercise_with_its_points_running_kata_test(self):
         config = json.loads((self.copy / ".github/classroom/autograding.json").read_text())
-        weights = json.loads((ROOT / "grading.json").read_text())["weights"]
         exercises = course.exercises()
         self.assertEqual([t["run"] for t in config["tests"]], [f"./kata test {e.number}" for e in exercises])
-        self.assertEqual([t["points"] for t in config["tests"]], [weights[e.name] for e in exercises])
+        self.assertEqual([t["points"] for t in config["tests"]], [e.weight for e in exercises])
         for test in config["tests"]:
             self.assertEqual(set(test), {"name", "setup", "run", "input", "output", "comparison", "timeout",
                                          "points"})
