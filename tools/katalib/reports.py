@@ -107,7 +107,11 @@ def total_score(submission: SubmissionGrade) -> tuple[float, float]:
 
 
 def _problems(submission: SubmissionGrade) -> list[str]:
-    return [clean(p, submission.work_dir) for p in getattr(submission, "problems", []) or []]
+    """The lines every report puts first: what protection the grader lacked, then what was
+    wrong with the submission itself."""
+    lines = [f"graded without full isolation: {submission.isolation}"] if submission.isolation else []
+    lines += getattr(submission, "problems", []) or []
+    return [clean(line, submission.work_dir) for line in lines]
 
 
 # --- Markdown -------------------------------------------------------------------------------
