@@ -114,6 +114,15 @@ class ReportsOfHostileOutputTest(unittest.TestCase):
         maps = next(t for t in self.results["tests"] if t["name"] == "02_pool_map/PoolTest.Maps")
         self.assertIn("more characters cut", maps["output"])
 
+    def test_a_grading_without_full_isolation_says_so_first(self):
+        submission = _submission()
+        submission.isolation = "bubblewrap is not installed"
+        self.assertIn("graded without full isolation: bubblewrap is not installed",
+                      reports.markdown([submission]).split("| exercise |")[0])
+        first = reports.gradescope(submission)["tests"][0]
+        self.assertEqual((first["name"], first["max_score"]), ("submission", 0))
+        self.assertIn("graded without full isolation", first["output"])
+
     def test_an_exercises_notes_are_an_entry_of_their_own(self):
         notes = next(t for t in self.results["tests"] if t["number"] == "02.0")
         self.assertEqual((notes["score"], notes["max_score"]), (0, 0))
