@@ -16,9 +16,10 @@ fails: that test caught it. A mutant that passes every test, no longer applies
 
 It reuses the solutions build (build-solutions/, which `kata verify` builds):
 only the mutated file is compiled again, with the build's own compile command,
-into a scratch folder, and linked there with the build's own link command; two
-mutants compile at once, while the one before them is tested. The solutions, the
-build folder and its programs are never touched.
+into a scratch folder; it takes the original's place in a copy of the exercise's
+static library, which the build's own link command links there. Two mutants
+compile at once, while the one before them is tested. The solutions, the build
+folder and its programs are never touched.
 """
 from __future__ import annotations
 
@@ -173,7 +174,8 @@ class ExerciseBuild:
         shutil.copytree(source.parent, folder / "src", symlinks=False, dirs_exist_ok=True)
         mutated = folder / "src" / mutant.file
         mutated.write_text(text, encoding="utf-8")
-        object_file = folder / "mutant.o"
+        # Named as the archive's member it replaces (ar keeps only the base name).
+        object_file = folder / pathlib.Path(original_object).name
         # Debug information only makes the compiler slower: nobody debugs a mutant. And a
         # mutant is judged by the tests, not by warnings (an unused variable, say).
         compile_args = [a for a in shlex.split(command) if a not in ("-g", "-Werror")]
@@ -182,11 +184,20 @@ class ExerciseBuild:
         compiled = subprocess.run(compile_args, cwd=directory, capture_output=True, text=True, check=False)
         if compiled.returncode != 0:
             return None, compiled.stdout + compiled.stderr
+        # The exercise is a static library: a copy of it with the mutated member in place of
+        # the original, linked by the build's own command.
+        library = f"lib{self.exercise.name}.a"
+        archive = folder / library
+        shutil.copy2(self.build_dir / library, archive)
+        replaced = subprocess.run(["ar", "r", str(archive), str(object_file)], capture_output=True, text=True,
+                                  check=False)
+        if replaced.returncode != 0:
+            raise MutantError(f"ar could not put the mutant into {library}: {replaced.stderr.strip()}")
         program = folder / self.exercise.test_target
-        link = self.link.replace(f" {original_object} ", f" {object_file} ")
+        link = self.link.replace(f" {library} ", f" {archive} ")
         link = re.sub(rf"-o {re.escape(self.exercise.test_target)}(\s|$)", rf"-o {program}\1", link)
-        if link == self.link or str(object_file) not in link:
-            raise MutantError(f"the link command of {self.exercise.test_target} does not name {original_object}")
+        if link == self.link or str(archive) not in link:
+            raise MutantError(f"the link command of {self.exercise.test_target} does not name {library}")
         linked = subprocess.run(link, shell=True, cwd=self.build_dir, capture_output=True, text=True, check=False)
         if linked.returncode != 0:
             return None, linked.stdout + linked.stderr
