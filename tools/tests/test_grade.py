@@ -191,11 +191,11 @@ class GradeHostileSubmissionsTest(unittest.TestCase):
     def score(self, name: str) -> float:
         return self.results[name]["score"]
 
-    def tests_of(self, name: str) -> list[dict]:
+    def _tests_of(self, name: str) -> list[dict]:
         return [t for t in self.results[name]["tests"] if t["name"].startswith("01_cpu_count/")]
 
     def expect_passed(self, name: str, passed: int) -> None:
-        tests = self.tests_of(name)
+        tests = self._tests_of(name)
         self.assertEqual(len(tests), self.total, self.results[name]["tests"])
         self.assertEqual(sum(t["status"] == "passed" for t in tests), passed, tests)
         self.assertAlmostEqual(self.score(name), round(10 * passed / self.total, 2))

@@ -19,9 +19,9 @@ ROOT = course.ROOT
 def make_fake_course(test: unittest.TestCase) -> course.Exercise:
     """A course of one exercise in a scratch git repository, nothing built."""
     root = pathlib.Path(test.enterContext(tempfile.TemporaryDirectory(prefix="kata-loop-")))
-    (root / "CMakeLists.txt").write_text("kata_exercise(01_x)\n")
     folder = root / "exercises/01_x"
     folder.mkdir(parents=True)
+    (folder / "exercise.json").write_text('{"title": "X", "weight": 100, "headers": ["x.hpp"], "stub_files": ["x.cpp"]}')
     (folder / "x.cpp").write_text("// the stub\n")
     (folder / "x.hpp").write_text("// the contract\n")
     git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t"]
