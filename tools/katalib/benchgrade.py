@@ -142,14 +142,13 @@ class BenchGrader:
         student = (self.work / "student-src", self.work / "student-build")
         try:
             return [self._grade_one(exercise, self.settings.get(exercise.name, self.settings["*"]),
-                                    submission, student, first=number == 0)
-                    for number, exercise in enumerate(passing)]
+                                    submission, student) for exercise in passing]
         finally:
             for folder in student:
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _grade_one(self, exercise: Exercise, settings: Settings, submission: pathlib.Path,
-                   student: tuple[pathlib.Path, pathlib.Path], first: bool) -> BenchGrade:
+                   student: tuple[pathlib.Path, pathlib.Path]) -> BenchGrade:
         def skip(why: str) -> BenchGrade:
             return BenchGrade(exercise.name, None, 0.0, settings.points, settings.ratio, note=why)
 
@@ -158,7 +157,7 @@ class BenchGrader:
         error = self._reference_build(exercise)
         if error is not None:
             return skip(f"the reference benchmark does not build: {error}")
-        error = self._student_build(exercise, submission, student, first)
+        error = self._student_build(exercise, submission, student)
         if error is not None:
             return skip(f"{exercise.bench_target} does not build: {error}")
         listed = self.grader.run_over(*self.reference, [f"@BUILD@/{exercise.bench_target}",
@@ -196,11 +195,10 @@ class BenchGrader:
         return self._build(self.reference, exercise)
 
     def _student_build(self, exercise: Exercise, submission: pathlib.Path,
-                       student: tuple[pathlib.Path, pathlib.Path], first: bool) -> str | None:
+                       student: tuple[pathlib.Path, pathlib.Path]) -> str | None:
         src, build_dir = student
-        if first:  # the course as shipped, configured once per submission
-            for folder in student:
-                shutil.rmtree(folder, ignore_errors=True)
+        if not src.exists():  # the course as shipped, configured once per submission
+            shutil.rmtree(build_dir, ignore_errors=True)
             _copy_course(src)
             build_dir.mkdir()
             error = self._configure(student, "exercises")
