@@ -17,7 +17,6 @@ leaderboard), for no points. Off unless --bench is given: it takes minutes.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import math
 import pathlib
@@ -27,7 +26,7 @@ import statistics
 import tempfile
 from typing import Callable
 
-from . import build, cells, gbench, grade, sandbox
+from . import build, cells, gbench, grade
 from .course import ROOT, Exercise
 
 
@@ -101,12 +100,26 @@ def award(exercise: str, settings: Settings, mine: dict, theirs: dict) -> BenchG
                       f"{len(set(mine) & set(theirs))} benchmarks, median of {settings.rounds} rounds each")
 
 
-class BenchGrader:
-    """Builds the reference benchmarks once, and each submission's in a folder of its own.
+# Runs the benchmark inside the sandbox; its JSON report, written to the private report
+# folder, comes back through fd 0 after it ends (as grade._RUN_ONE does for GoogleTest's).
+_RUN_BENCH = r"""
+report="$1"; shift
+mkdir -p "$report" || exit 125
+"$@" --benchmark_out="$report/bench.json" --benchmark_out_format=json 0</dev/null
+status=$?
+[ -f "$report/bench.json" ] && head -c 8388608 "$report/bench.json" >&0
+exit $status
+"""
+_COURSE = ("CMakeLists.txt", "CMakePresets.json", "cmake", "common", "exercises", "tests", "bench")
 
-    It uses the grader's helpers: grade._copy_pristine and grade._take_stubs for the
-    submission's sources, grade._run (with the grader's uid and limits) for every
-    build and run of the submission's code, sandbox.chown_tree and kill_everything_of.
+
+class BenchGrader:
+    """Builds the reference benchmarks once, and each submission's in a tree of its own.
+
+    Everything goes through grader.run_over: the submission's benchmark is configured,
+    built and run as its tests are (the grader's sandbox, uid and limits; only the
+    student's regular files, read with grade.read_student_file; no course checkout in
+    sight), and the reference's under the very same conditions, so the ratio is fair.
     """
 
     def __init__(self, grader: grade.Grader, settings: dict[str, Settings]):
@@ -114,108 +127,121 @@ class BenchGrader:
         self.settings = settings
         self.launchers = cells.Catalogue.load().exercises
         self.work = pathlib.Path(tempfile.mkdtemp(prefix="kata-bench-"))
-        self.work.chmod(0o755)  # the sandbox user builds and runs below it
-        self.reference = self.work / "reference"
+        self.work.chmod(0o755)  # the sandbox user reads the trees below it
+        self.reference = (self.work / "reference-src", self.work / "reference-build")
         self.reference_ready = False
+        self.timeout = grader.config.limits["build_timeout_seconds"]
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
 
     def grade(self, submission: pathlib.Path, grades: list[grade.ExerciseGrade]) -> list[BenchGrade]:
-        # The sandbox user is one per machine: take turns with every grader, as grade.Grader does.
-        with open(f"/tmp/kata-grade-{self.grader.uid}.lock", "a") as lock:
-            if self.grader.uid is not None:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._grade_alone(submission, grades)
-
-    def _grade_alone(self, submission: pathlib.Path, grades: list[grade.ExerciseGrade]) -> list[BenchGrade]:
-        passing = [(e, g) for e, g in zip(self.grader.exercises, grades)
-                   if g.compiled and g.total and g.passed == g.total]
-        results = []
-        student = self.work / "student"
-        shutil.rmtree(student, ignore_errors=True)
+        by_name = {e.name: e for e in self.grader.exercises}
+        passing = [by_name[g.name] for g in grades
+                   if g.name in by_name and g.compiled and g.total and g.passed == g.total]
+        student = (self.work / "student-src", self.work / "student-build")
         try:
-            for exercise, exercise_grade in passing:
-                settings = self.settings.get(exercise.name, self.settings["*"])
-                results.append(self._grade_one(exercise, settings, submission, student))
+            return [self._grade_one(exercise, self.settings.get(exercise.name, self.settings["*"]),
+                                    submission, student) for exercise in passing]
         finally:
-            if self.grader.uid is not None:
-                sandbox.kill_everything_of(self.grader.uid)
-            shutil.rmtree(student, ignore_errors=True)
-        return results
+            for folder in student:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _grade_one(self, exercise: Exercise, settings: Settings, submission: pathlib.Path,
-                   student: pathlib.Path) -> BenchGrade:
+                   student: tuple[pathlib.Path, pathlib.Path]) -> BenchGrade:
         def skip(why: str) -> BenchGrade:
             return BenchGrade(exercise.name, None, 0.0, settings.points, settings.ratio, note=why)
 
         if "launcher" in self.launchers.get(exercise.name, {}):
             return skip("its benchmark runs under mpiexec: not graded for speed")
-        reference, error = self._reference_binary(exercise)
-        if reference is None:
+        error = self._reference_build(exercise)
+        if error is not None:
             return skip(f"the reference benchmark does not build: {error}")
-        mine, error = self._student_binary(exercise, submission, student)
-        if mine is None:
+        error = self._student_build(exercise, submission, student)
+        if error is not None:
             return skip(f"{exercise.bench_target} does not build: {error}")
-        names = [n for n in gbench.list_tests(reference) if re.search(settings.benchmark, n)]
+        listed = self.grader.run_over(*self.reference, [f"@BUILD@/{exercise.bench_target}",
+                                                        "--benchmark_list_tests"], self.timeout)
+        names = [n for n in listed.output.decode(errors="replace").split()
+                 if re.search(settings.benchmark, n)] if listed.status == 0 else []
         if not names:
             return skip(f"no benchmark matches {settings.benchmark!r}")
-        results = student / "results"
         mine_times, reference_times = interleave(
-            settings.rounds, lambda: self._run(mine, names, settings, results),
-            lambda: self._run(reference, names, settings, results))
+            settings.rounds, lambda: self._run(student, exercise, names, settings),
+            lambda: self._run(self.reference, exercise, names, settings))
         return award(exercise.name, settings, mine_times, reference_times)
 
-    def _reference_binary(self, exercise: Exercise) -> tuple[pathlib.Path | None, str]:
-        binary_dir = self.reference
+    def _configure(self, trees: tuple[pathlib.Path, pathlib.Path], implementation: str) -> str | None:
+        run = self.grader.run_over(*trees, [
+            "cmake", "-S", "@SRC@", "-B", "@BUILD@", "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+            f"-DKATA_IMPLEMENTATION={implementation}", "-DKATA_BUILD_BENCH=ON"],
+            self.timeout, writable_build=True)
+        return None if run.status == 0 else self._first_error(run)
+
+    def _build(self, trees: tuple[pathlib.Path, pathlib.Path], exercise: Exercise) -> str | None:
+        run = self.grader.run_over(*trees, ["cmake", "--build", "@BUILD@", "--target", exercise.bench_target],
+                                   self.timeout, writable_build=True)
+        return None if run.status == 0 else self._first_error(run)
+
+    def _reference_build(self, exercise: Exercise) -> str | None:
         if not self.reference_ready:
-            code, output = grade._run(["cmake", "-S", str(ROOT), "-B", str(binary_dir), "-G", "Ninja",
-                                       "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DKATA_IMPLEMENTATION=solutions",
-                                       "-DKATA_BUILD_BENCH=ON"], 600)
-            if code != 0:
-                return None, _first_error(output)
+            src, build_dir = self.reference
+            _copy_course(src, ("solutions",))
+            build_dir.mkdir()
+            error = self._configure(self.reference, "solutions")
+            if error is not None:
+                return error
             self.reference_ready = True
-        code, output = grade._run(["cmake", "--build", str(binary_dir), "--target", exercise.bench_target], 900)
-        return (binary_dir / exercise.bench_target, "") if code == 0 else (None, _first_error(output))
+        return self._build(self.reference, exercise)
 
-    def _student_binary(self, exercise: Exercise, submission: pathlib.Path,
-                        student: pathlib.Path) -> tuple[pathlib.Path | None, str]:
-        source, binary_dir, results = student / "src", student / "build", student / "results"
-        uid, limits = self.grader.uid, self.grader.limits
-        if not source.exists():
-            for folder in (source, binary_dir, results):
-                folder.mkdir(parents=True)
-            grade._copy_pristine(source)
-            shutil.copytree(ROOT / "bench", source / "bench")  # the benchmarks' sources: the grader leaves them out
-            folder = grade.exercises_folder(submission)
-            for each in self.grader.exercises:
-                grade._take_stubs(each, folder, source, grade.ExerciseGrade(each.name, 0))
-            if uid is not None:
-                for folder in (source, binary_dir, results):
-                    sandbox.chown_tree(str(folder), uid)
-            code, output = grade._run(["cmake", "-S", str(source), "-B", str(binary_dir), "-G", "Ninja",
-                                       "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DKATA_IMPLEMENTATION=exercises",
-                                       "-DKATA_BUILD_BENCH=ON"], 600, as_uid=uid, limits=limits)
-            if code != 0:
-                return None, _first_error(output)
-        code, output = grade._run(["cmake", "--build", str(binary_dir), "--target", exercise.bench_target], 900,
-                                  as_uid=uid, limits=limits)
-        return (binary_dir / exercise.bench_target, "") if code == 0 else (None, _first_error(output))
-
-    def _run(self, binary: pathlib.Path, names: list[str], settings: Settings,
-             results: pathlib.Path) -> dict[str, float]:
-        """One run of the benchmarks, as the sandbox user for the submission and the reference alike."""
-        out = results / "run.json"
-        out.unlink(missing_ok=True)
-        grade._run([str(binary), f"--benchmark_filter={gbench.name_filter(names)}",
-                    f"--benchmark_min_time={settings.min_time}", f"--benchmark_out={out}",
-                    "--benchmark_out_format=json"], 600, as_uid=self.grader.uid, limits=self.grader.limits)
+    def _student_build(self, exercise: Exercise, submission: pathlib.Path,
+                       student: tuple[pathlib.Path, pathlib.Path]) -> str | None:
+        src, build_dir = student
+        if not src.exists():  # the course as shipped, configured once per submission
+            shutil.rmtree(build_dir, ignore_errors=True)
+            _copy_course(src)
+            build_dir.mkdir()
+            error = self._configure(student, "exercises")
+            if error is not None:
+                return error
         try:
-            figures = gbench.parse(out.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, ValueError, KeyError):
+            folder = grade.exercises_folder(submission)
+        except (OSError, ValueError) as why:
+            return str(why)
+        for official in exercise.stub_files:
+            data, _ = grade.read_student_file(folder, exercise.name, official.name)
+            if data is not None:  # else the shipped stub, as when its tests were graded
+                target = src / "exercises" / exercise.name / official.name
+                target.unlink()
+                target.write_bytes(data)
+        return self._build(student, exercise)
+
+    def _run(self, trees: tuple[pathlib.Path, pathlib.Path], exercise: Exercise, names: list[str],
+             settings: Settings) -> dict[str, float]:
+        """One run of the benchmarks, in the sandbox, for the submission and the reference alike."""
+        run = self.grader.run_over(*trees, [
+            "sh", "-c", _RUN_BENCH, "sh", "@REPORT@", f"@BUILD@/{exercise.bench_target}",
+            f"--benchmark_filter={gbench.name_filter(names)}", f"--benchmark_min_time={settings.min_time}"],
+            self.timeout, report=True)
+        try:
+            figures = gbench.parse(run.report.decode("utf-8", errors="replace"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}
         return {name: f.seconds for name, f in figures.items() if not f.error and f.seconds > 0}
 
+    def _first_error(self, run) -> str:
+        output = grade.clean_text(run.output.decode(errors="replace"), "@SRC@", "@BUILD@", grade.SRC, grade.BUILD,
+                                  *(str(p) for p in self.work.iterdir()))
+        return build.BuildResult(False, output).first_error(context=6) or output[-2000:]
 
-def _first_error(output: str) -> str:
-    return build.BuildResult(False, output).first_error(context=6)
+
+def _copy_course(src: pathlib.Path, extra: tuple[str, ...] = ()) -> None:
+    """The course's sources a benchmark needs (never grading.json, nor solutions/ unless asked)."""
+    src.mkdir(parents=True)
+    for name in (*_COURSE, *extra):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, src / name, symlinks=True)
+        else:
+            shutil.copy2(ROOT / name, src / name)
+
+

@@ -333,9 +333,12 @@ class Grader:
         return str(self.work / "src"), str(self.work / "build")
 
     def _run(self, argv: list[str], timeout: float, writable_build: bool = False, report: bool = False,
-             max_output: int = 1 << 20) -> tuple[sandbox.Completed, str]:
-        """Runs argv in the sandbox over the current tree; returns the run and its private tmp."""
-        binds = [sandbox.Bind(self.work / "src", SRC), sandbox.Bind(self.work / "build", BUILD, writable_build)]
+             max_output: int = 1 << 20, trees: tuple[pathlib.Path, pathlib.Path] | None = None
+             ) -> tuple[sandbox.Completed, str]:
+        """Runs argv in the sandbox over the current tree (or `trees`: another source and
+        build folder, seen where the current tree is); returns the run and its private tmp."""
+        src, build_dir = trees or (self.work / "src", self.work / "build")
+        binds = [sandbox.Bind(src, SRC), sandbox.Bind(build_dir, BUILD, writable_build)]
         scratch = None
         if self.isolated:
             tmp = "/tmp"
@@ -354,9 +357,29 @@ class Grader:
                 shutil.rmtree(scratch, ignore_errors=True)
         return run, tmp
 
-    def _tree_to(self, uid: int) -> None:
+    def _tree_to(self, uid: int, build_dir: pathlib.Path | None = None) -> None:
         if self.sandbox.mode != "limits":
-            sandbox.chown_tree(self.work / "build", uid)
+            sandbox.chown_tree(build_dir or self.work / "build", uid)
+
+    # --- for the speed grades of the same submission (benchgrade.py) -----------------
+
+    def run_over(self, src: pathlib.Path, build_dir: pathlib.Path, argv: list[str], timeout: float,
+                 writable_build: bool = False, report: bool = False) -> sandbox.Completed:
+        """Runs argv as the tests run: in this grader's sandbox (its uid, limits, namespaces),
+        over a source and a build folder of the caller's, seen where the grader's own trees are
+        (argv names them "@SRC@" and "@BUILD@"; "@REPORT@": the report folder, as in _RUN_ONE).
+        With `writable_build`, the build folder belongs to the sandbox uid for this run only.
+        The caller's folders, and every folder above them, must be readable by that uid."""
+        inside = (SRC, BUILD) if self.isolated else (str(src), str(build_dir))
+        argv = [a.replace("@SRC@", inside[0]).replace("@BUILD@", inside[1]) for a in argv]
+        if writable_build:
+            self._tree_to(self.sandbox.uid, build_dir)
+        try:
+            run, _ = self._run(argv, timeout, writable_build, report, trees=(src, build_dir))
+        finally:
+            if writable_build:
+                self._tree_to(0, build_dir)
+        return run
 
     def _prepare(self) -> None:
         """The pristine tree, configured and built with the shipped stubs; the trusted test lists."""
