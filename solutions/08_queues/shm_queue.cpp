@@ -3,22 +3,161 @@
 // whose turn it is and who is working on it; sleepers wait on futex words that
 // count events, and only when there is nobody to hand work to. README.md walks
 // through every instant a process can die here.
-#include "process_watch.hpp"
 #include "queues.hpp"
-#include "sleepers.hpp"
 
 #include <kata/errors.hpp>
 
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstdint>
+#include <ctime>
 #include <new>
 #include <optional>
 #include <string>
+#include <system_error>
 
 namespace kata {
+
+// ------------------------------------------------------------ processes
+
+// Who is this process, and has that one ended? A claim in shared memory names
+// its process, and a waiter asks about it.
+
+namespace process_watch_detail {
+inline std::atomic<pid_t> cached_pid{0};
+inline void forget_pid() {
+  cached_pid.store(0, std::memory_order_relaxed);
+}
+}  // namespace process_watch_detail
+
+// getpid(), without its system call on every put and get. glibc does not cache
+// the pid (since 2.25), so we do, and forget it in every child of fork(): a child
+// must never claim a slot in its parent's name.
+inline std::uint32_t this_process() {
+  using namespace process_watch_detail;
+  static const int registered = ::pthread_atfork(nullptr, nullptr, forget_pid);
+  if (registered != 0) {
+    throw std::system_error(registered, std::generic_category(), "ShmQueue: pthread_atfork");
+  }
+  pid_t pid = cached_pid.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    pid = ::getpid();
+    cached_pid.store(pid, std::memory_order_relaxed);
+  }
+  return static_cast<std::uint32_t>(pid);
+}
+
+// True once process `pid` has ended, including a zombie its parent has not yet
+// reaped (kill(pid, 0) still succeeds on one; a parent waiting in get() for a
+// message from the child it has not reaped would wait forever). A pidfd becomes
+// readable when its process exits. A pid reused by a new process reads as
+// alive: the slot waits until that one ends too.
+inline bool has_ended(std::uint32_t pid) {
+  const auto target = static_cast<pid_t>(pid);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, target, 0));
+  if (pidfd == -1) {
+    if (errno == ESRCH) {
+      return true;  // gone and reaped
+    }
+    // No pidfd here (EMFILE, or a kernel before 5.3): kill() at least knows a reaped one.
+    return ::kill(target, 0) == -1 && errno == ESRCH;
+  }
+  pollfd exited{pidfd, POLLIN, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&exited, 1, 0);
+  } while (ready == -1 && errno == EINTR);
+  ::close(pidfd);
+  return ready > 0;
+}
+
+// ------------------------------------------------------------- sleepers
+
+// Processes asleep on a futex word, and the count that lets a waker skip the
+// system call when nobody sleeps.
+
+// One futex word in shared memory, all zeros at the start:
+//   bit 0       someone may be asleep (or about to sleep) on the word;
+//   bits 1..31  a count of wakes.
+// A sleeper sets bit 0, takes a last look at the queue, and sleeps only while
+// the word still holds what it set, checked by the kernel. A waker that finds
+// bit 0 set adds 1 and wakes everyone in ONE system call (FUTEX_WAKE_OP): the
+// add carries bit 0 into the count, so it clears the bit and counts the wake.
+// A system call is never cut in half by SIGKILL, so no waker can die between
+// clearing the bit and waking the sleepers. A sleeper killed with the bit set
+// costs the next waker one needless wake, which clears it.
+//
+// Every access is sequentially consistent: a sleeper sets the bit, then looks
+// at the queue; a waker changes the queue, then looks at the bit. In the one
+// order of all such operations, either the sleeper's look comes after the
+// change, or the waker's look comes after the bit.
+struct Sleepers {
+  std::atomic<std::uint32_t> word;
+
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+                std::atomic<std::uint32_t>::is_always_lock_free);
+
+  // Returns the value to pass to sleep(), to call before the last look.
+  std::uint32_t register_sleeper() { return word.fetch_or(1) | 1; }
+
+  // Sleeps while no wake came since register_sleeper() returned `seen`, at
+  // most `timeout` if there is one. FUTEX_WAIT, not FUTEX_WAIT_PRIVATE: the
+  // private flag keys the sleep on this process's address space, and a wake
+  // from another process would never find it.
+  void sleep(std::uint32_t seen, std::optional<std::chrono::steady_clock::duration> timeout) {
+    timespec relative{};
+    if (timeout) {
+      if (*timeout <= std::chrono::steady_clock::duration::zero()) {
+        return;
+      }
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
+      relative.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+      relative.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    }
+    if (::syscall(SYS_futex, address(), FUTEX_WAIT, seen, timeout ? &relative : nullptr, nullptr,
+                  0) == -1) {
+      // EAGAIN: a wake came before we slept. EINTR: a signal. ETIMEDOUT: the
+      // timeout. The caller looks at the queue again in all three.
+      if (errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+        throw_errno("ShmQueue: futex(FUTEX_WAIT)");
+      }
+    }
+  }
+
+  // Wakes every sleeper, if bit 0 says there may be one: the common case makes
+  // no system call. Every sleeper, not one: the one the kernel picked could be
+  // killed before it acts, and the others would sleep on. Two wakers at once
+  // may both add 1 and leave bit 0 set: one needless wake later, never a lost one.
+  void wake_all_if_any() {
+    if ((word.load() & 1) == 0) {
+      return;
+    }
+    // In the kernel, atomically: word += 1; wake every waiter on word. (The
+    // second word of FUTEX_WAKE_OP is the same word; its wake count is 0.)
+    constexpr int kAddOne = FUTEX_OP(FUTEX_OP_ADD, 1, FUTEX_OP_CMP_EQ, 0);
+    if (::syscall(SYS_futex, address(), FUTEX_WAKE_OP, INT_MAX, nullptr, address(), kAddOne) ==
+        -1) {
+      throw_errno("ShmQueue: futex(FUTEX_WAKE_OP)");
+    }
+  }
+
+ private:
+  std::uint32_t* address() { return reinterpret_cast<std::uint32_t*>(&word); }
+};
+
+// ---------------------------------------------------------------- queue
 
 namespace {
 
@@ -272,7 +411,7 @@ struct alignas(64) ShmQueue::Shared {
     }
     // Say we may sleep, then look again: a waker either changed what we look
     // at before this second look, or sees our bit after its change and wakes
-    // us (sleepers.hpp says why one of the two must happen).
+    // us (Sleepers, above, says why one of the two must happen).
     const std::uint32_t seen = sleepers.register_sleeper();
     if (at.state.load() == state && closing.load() == closer && closed.load() == was_closed) {
       sleepers.sleep(seen, timeout);

@@ -245,6 +245,10 @@ def _check_manifest(exercise: Exercise, manifest: dict, where: str, root: pathli
         for name in sorted(stubs):
             if not (solutions / name).is_file():
                 problems.append(f"{where}: the stub {name} has no reference version solutions/{exercise.name}/{name}")
+        for other in sorted(solutions.iterdir()) if solutions.is_dir() else []:
+            if other.suffix != ".cpp":
+                problems.append(f"solutions/{exercise.name}/{other.name} is not a stub's reference version: a "
+                                "solution is graded as the stub files it replaces, so it must fit in them")
         for cpp in sorted(solutions.glob("*.cpp")) if solutions.is_dir() else []:
             if cpp.is_symlink():
                 problems.append(f"solutions/{exercise.name}/{cpp.name} is a symbolic link: a given file is "

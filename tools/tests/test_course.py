@@ -106,6 +106,10 @@ class CheckTest(unittest.TestCase):
         self.assertProblem(r"^exercises/01_a/stray.cpp is neither a stub nor a given file")
         self.assertProblem(r"^solutions/02_b/given.cpp is not a stub named in")
 
+    def test_a_solution_is_its_stubs_alone(self):
+        (self.root / "solutions/01_a/helpers.hpp").write_text("")
+        self.assertProblem(r"^solutions/01_a/helpers.hpp is not a stub's reference version")
+
     def test_a_solution_may_not_be_a_symbolic_link(self):
         (self.root / "solutions/01_a/a.cpp").unlink()
         (self.root / "solutions/01_a/a.cpp").symlink_to("../../exercises/01_a/a.cpp")
