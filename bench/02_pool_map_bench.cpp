@@ -77,6 +77,16 @@ void BM_eight_bare_forks(benchmark::State& state) {
 }
 BENCHMARK(BM_eight_bare_forks)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The cell without its map: what starting and stopping 8 workers costs beside the
+// bare forks. The rest of the cell is the first map on workers that have touched
+// nothing yet (compare the map on 8 existing workers below).
+void BM_pool8_start_stop(benchmark::State& state) {
+  for (auto _ : state) {
+    kata::ProcessPool pool(8);
+  }
+}
+BENCHMARK(BM_pool8_start_stop)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // The map alone, on a pool started once (Python: about 0.6 ms with 2 workers).
 // "sleeps" counts the workers' too, once the pool is gone and they are reaped.
 void BM_map_on_existing_pool(benchmark::State& state) {
@@ -94,6 +104,7 @@ void BM_map_on_existing_pool(benchmark::State& state) {
 BENCHMARK(BM_map_on_existing_pool)
     ->ArgNames({"workers", "items"})
     ->Args({2, 1000})
+    ->Args({8, 1000})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
