@@ -417,6 +417,24 @@ TEST_F(StartMethodsTest, ASpawnedChildStartsWithNoSignalBlocked) {
       << outcome;
 }
 
+TEST_F(StartMethodsTest, ASpawnedChildStartsWithDefaultSignalActions) {
+  // exec resets a caught signal's handler, but an ignored signal stays ignored.
+  // A caller that ignores SIGTERM (started under nohup, or ignoring it while it
+  // shuts down) would start children that SIGTERM cannot stop: spawn must reset
+  // every action to its default (POSIX_SPAWN_SETSIGDEF).
+  const std::string outcome = in_fresh_process(false, [] {
+    ::signal(SIGTERM, SIG_IGN);
+    std::string result = outcome_of(StartMethod::spawn, "die_of_a_signal", 1, 10s);
+    ::signal(SIGTERM, SIG_DFL);
+    return result;
+  });
+  EXPECT_TRUE(starts_with(outcome, "WorkerError") && contains(outcome, "SIGTERM"))
+      << "spawned by a caller that ignores SIGTERM, a task that raises SIGTERM must die of it "
+         "(WorkerError naming SIGTERM): spawn must start the child with every signal's action "
+         "at its default. Got: "
+      << outcome;
+}
+
 TEST_F(StartMethodsTest, AForkChildInheritsEveryFd) {
   // The contrast: fork copies the fd table, stray fds included.
   EXPECT_EQ(in_fresh_process(false,

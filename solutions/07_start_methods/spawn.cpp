@@ -106,14 +106,23 @@ std::int64_t run_spawned(std::string_view task_name, std::int64_t arg, Clock::ti
     throw_errno("posix_spawn_file_actions_addclosefrom_np", error);
   }
 
-  // An exec'd image keeps the caller's signal mask: start it with none blocked.
+  // An exec'd image keeps the caller's signal mask, and every signal the caller
+  // ignores (exec resets a handler, which would point into the old image, but
+  // not SIG_IGN): start it with no signal blocked and every action the default.
   SpawnAttributes attributes;
   sigset_t no_signals;
   sigemptyset(&no_signals);
   if (const int error = ::posix_spawnattr_setsigmask(attributes.get(), &no_signals); error != 0) {
     throw_errno("posix_spawnattr_setsigmask", error);
   }
-  if (const int error = ::posix_spawnattr_setflags(attributes.get(), POSIX_SPAWN_SETSIGMASK);
+  sigset_t all_signals;
+  sigfillset(&all_signals);
+  if (const int error = ::posix_spawnattr_setsigdefault(attributes.get(), &all_signals);
+      error != 0) {
+    throw_errno("posix_spawnattr_setsigdefault", error);
+  }
+  if (const int error = ::posix_spawnattr_setflags(attributes.get(),
+                                                   POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
       error != 0) {
     throw_errno("posix_spawnattr_setflags", error);
   }
