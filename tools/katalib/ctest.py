@@ -23,7 +23,7 @@ _RESULT_LINE = re.compile(
 @dataclasses.dataclass
 class TestResult:
     name: str  # "01_cpu_count/CpuCountTest.OnlineCpusIsWhatSysconfSays"
-    status: str  # passed | failed | timeout | crashed | not run
+    status: str  # passed | failed | timeout | crashed | not run | skipped (GTEST_SKIP)
     seconds: float = 0.0
     number: int = 0  # ctest's test number: the order of the test file
     detail: str = ""  # e.g. "SegFault" for a crash
@@ -40,6 +40,11 @@ class TestResult:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def skipped(self) -> bool:
+        """The test skipped itself (GTEST_SKIP: "needs 3 ranks"): it does not apply here."""
+        return self.status == "skipped"
 
 
 def parse_console(text: str) -> dict[str, TestResult]:

@@ -245,7 +245,7 @@ def _verdict(report: object, test: str) -> tuple[str, str]:
             if failures:
                 return "failed", text
             if case.get("result") == "SKIPPED":  # the test's own GTEST_SKIP: it does not apply here
-                return "passed", "skipped"
+                return "skipped", ""
             if case.get("result") != "COMPLETED":
                 return "failed", f"GoogleTest says: {case.get('result')}"
             if report.get("failures", 0) or report.get("errors", 0):
@@ -274,13 +274,17 @@ def judge(test: str, run: sandbox.Completed, report_names: list[str], timeout: f
             return status, how, f"no GoogleTest report: the test binary {how} before GoogleTest wrote one"
         verdicts.append(_verdict(reports[name], test))
     for verdict, text in verdicts:
-        if verdict != "passed":
+        if verdict not in ("passed", "skipped"):
             return ("not run" if verdict == "not run" else "failed"), "", text
     if run.status != 0:
         return "failed", f"exit status {run.status}", (
             f"GoogleTest recorded a pass, but the process then exited with status {run.status}")
-    # A test that skips itself (GTEST_SKIP: "needs 3 ranks") passes, as it did under ctest.
-    return "passed", "skipped" if any(text == "skipped" for _, text in verdicts) else "", ""
+    # A test that skips itself (GTEST_SKIP: "needs 3 ranks") does not apply here: it is
+    # neither passed nor failed, and carries no points. Counting it as passed would give
+    # every submission, the stub included, its points for nothing.
+    if any(verdict == "skipped" for verdict, _ in verdicts):
+        return "skipped", "", "the test skipped itself here (GTEST_SKIP): it carries no points"
+    return "passed", "", ""
 
 
 # --- the grader --------------------------------------------------------------------
@@ -508,7 +512,8 @@ class Grader:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, limits.get("parallel_tests", 1))) as pool:
             grade.tests = list(pool.map(run_one, range(1, len(runs) + 1)))
         grade.passed = sum(t.passed for t in grade.tests)
-        first = next((t for t in grade.tests if not t.passed), None)
+        grade.total = sum(not t.skipped for t in grade.tests)
+        first = next((t for t in grade.tests if not t.passed and not t.skipped), None)
         if first is not None:
             excerpt = ctest.failure_excerpt(first.output) or first.output[-1500:]
             grade.message = f"{first.short_name} ({first.status}): {excerpt}"[:2000]

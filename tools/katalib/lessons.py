@@ -40,7 +40,7 @@ _TIMED_OUT = "timed out: killed at the deadline"
 
 def kind_of(result: TestResult) -> str | None:
     """The kind of failure, or None for a test that passed or did not run."""
-    if result.status in ("passed", "not run"):
+    if result.status in ("passed", "not run", "skipped"):
         return None
     text = result.output
     if "is not implemented yet" in text:

@@ -72,7 +72,7 @@ class TestLine:
     exercise: str
     number: str  # "02.5": the exercise's number, then the test's place in it
     name: str  # "02_pool_map/ProcessPoolTest.X"; for 09 "09_mpi_map/4_ranks/Suite.Test"
-    status: str  # passed | failed | crashed | timeout | not run | does not compile
+    status: str  # passed | failed | crashed | timeout | not run | skipped | does not compile
     seconds: float
     score: float
     max_score: float
@@ -80,17 +80,19 @@ class TestLine:
 
 
 def test_lines(grade: ExerciseGrade, work_dir: str = "") -> list[TestLine]:
-    """The exercise's tests, its points split evenly over them. An exercise that
-    does not compile (or ran no test) is one line carrying all its points."""
+    """The exercise's tests, its points split evenly over those that apply (a test that
+    skipped itself carries none). An exercise that does not compile (or ran no test) is
+    one line carrying all its points."""
     number = grade.name[:2]
     if not grade.compiled or not grade.tests:
         status = "does not compile" if not grade.compiled else "failed"
         message = cut(clean("\n".join([*grade.notes, grade.message]), work_dir).strip())
         return [TestLine(grade.name, f"{number}.0", clean(grade.name), status, 0.0, 0.0, grade.weight,
                          message or "no test ran")]
-    share = grade.weight / len(grade.tests)
+    counted = sum(not test.skipped for test in grade.tests)
+    share = grade.weight / counted if counted else 0.0
     return [TestLine(grade.name, f"{number}.{index}", clean(test.name, work_dir), test.status, test.seconds,
-                     round(share if test.passed else 0.0, 4), round(share, 4),
+                     round(share if test.passed else 0.0, 4), 0.0 if test.skipped else round(share, 4),
                      "" if test.passed else test_message(test, work_dir))
             for index, test in enumerate(grade.tests, 1)]
 
@@ -152,7 +154,8 @@ def markdown(submissions: list[SubmissionGrade]) -> str:
         out += ["| exercise | tests | points | first failure |", "| --- | --- | --- | --- |"]
         lines = {grade.name: test_lines(grade, work) for grade in submission.exercises}
         for grade in submission.exercises:
-            failing = next((line for line in lines[grade.name] if line.status != "passed"), None)
+            failing = next((line for line in lines[grade.name] if line.status not in ("passed", "skipped")),
+                           None)
             tests = f"{grade.passed}/{grade.total}" if grade.compiled else "does not compile"
             first = "" if failing is None else md_cell(
                 f"{failing.name.split('/', 1)[-1]}: {_first_line(failing.message)}")
@@ -180,7 +183,7 @@ def _markdown_exercise(grade: ExerciseGrade, lines: list[TestLine], work_dir: st
             f"| {line.score:g} / {line.max_score:g} |" for line in lines]
     out.append("")
     for line in lines:
-        if line.status != "passed" and line.message:
+        if line.status not in ("passed", "skipped") and line.message:
             out += [f"#### {line.number} {md_cell(line.name.split('/', 1)[-1])}: {line.status}", ""]
             out += md_block(line.message) + [""]
     return out
@@ -209,7 +212,7 @@ def gradescope(submission: SubmissionGrade, visibility: str = "visible",
                 "number": line.number,
                 "score": line.score,
                 "max_score": line.max_score,
-                "status": "passed" if line.status == "passed" else "failed",
+                "status": "passed" if line.status in ("passed", "skipped") else "failed",
                 "output": line.message if line.message else f"passed in {line.seconds:.2f} s",
                 "visibility": visibility,
             })
@@ -253,7 +256,7 @@ def junit(submissions: list[SubmissionGrade]) -> str:
             lines = test_lines(grade, work)
             failures = sum(line.status in ("failed", "does not compile") for line in lines)
             errors = sum(line.status in ("crashed", "timeout") for line in lines)
-            skipped = sum(line.status == "not run" for line in lines)
+            skipped = sum(line.status in ("not run", "skipped") for line in lines)
             suite = ElementTree.SubElement(
                 suites, "testsuite", name=f"{name}:{grade.name}", tests=str(len(lines)),
                 failures=str(failures), errors=str(errors), skipped=str(skipped),
@@ -271,8 +274,8 @@ def junit(submissions: list[SubmissionGrade]) -> str:
                 if line.status == "passed":
                     continue
                 first = _first_line(line.message)[:200]
-                if line.status == "not run":
-                    ElementTree.SubElement(case, "skipped", message=first or "did not run")
+                if line.status in ("not run", "skipped"):
+                    ElementTree.SubElement(case, "skipped", message=first or line.status)
                 else:
                     kind = "error" if line.status in ("crashed", "timeout") else "failure"
                     ElementTree.SubElement(case, kind, message=first or line.status,

@@ -50,7 +50,8 @@ class JudgeTest(unittest.TestCase):
         self.assertEqual(self.judge(0, _report("S.other"))[0], "failed")
         self.assertEqual(self.judge(0, _report("S.t", ["x.cpp:1\nboom"])), ("failed", ""))
         self.assertEqual(self.judge(0, _report("S.t", status="NOTRUN"))[0], "not run")
-        self.assertEqual(self.judge(0, _report("S.t", result="SKIPPED")), ("passed", "skipped"))
+        self.assertEqual(self.judge(0, _report("S.t", result="SKIPPED")), ("skipped", ""))
+        self.assertEqual(self.judge(1, _report("S.t", result="SKIPPED"))[0], "failed")
         self.assertEqual(self.judge(0, b"\x1ereport.json\nnot json")[0], "failed")
 
     def test_output_is_cleaned_of_escapes_and_sandbox_paths(self):

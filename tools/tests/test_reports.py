@@ -196,6 +196,37 @@ class ReportsOfHostileOutputTest(unittest.TestCase):
         self.assertIn("wrong values", rows[1]["message"])
 
 
+class SkippedTest(unittest.TestCase):
+    """A test that skips itself ("needs 3 ranks") does not apply: it earns nothing and costs
+    nothing. Counted as passed, it gave every submission, the stub included, its points."""
+
+    def setUp(self):
+        tests = [TestResult("09_mpi_map/1_ranks/MpiTest.Maps", "failed", 0.4, 1, output="wrong"),
+                 TestResult("09_mpi_map/1_ranks/MpiTest.NeedsThreeRanks", "skipped", 0.4, 2,
+                            output="the test skipped itself here (GTEST_SKIP): it carries no points"),
+                 TestResult("09_mpi_map/4_ranks/MpiTest.Maps", "failed", 0.4, 3, output="wrong"),
+                 TestResult("09_mpi_map/4_ranks/MpiTest.NeedsThreeRanks", "failed", 0.4, 4, output="wrong")]
+        self.stub = SubmissionGrade("stub", [ExerciseGrade("09_mpi_map", 6, True, 0, 3, "", [], tests)],
+                                    work_dir=WORK)
+
+    def test_a_skipped_test_carries_no_points_and_the_rest_share_them(self):
+        lines = reports.test_lines(self.stub.exercises[0], WORK)
+        self.assertEqual([(l.status, l.score, l.max_score) for l in lines],
+                         [("failed", 0, 2), ("skipped", 0, 0), ("failed", 0, 2), ("failed", 0, 2)])
+        self.assertEqual(self.stub.score, 0)
+        results = reports.gradescope(self.stub)
+        validate(results, SCHEMA)
+        self.assertEqual(results["score"], 0)
+        skipped = next(t for t in results["tests"] if "NeedsThreeRanks" in t["name"] and "1_ranks" in t["name"])
+        self.assertEqual((skipped["name"][-9:], skipped["score"], skipped["max_score"]), ("(skipped)", 0, 0))
+
+    def test_it_is_never_the_first_failure_and_junit_calls_it_skipped(self):
+        self.assertIn("| 09_mpi_map | 0/3 | 0 / 6 | 1_ranks/MpiTest.Maps:", reports.markdown([self.stub]))
+        case = next(c for c in ElementTree.fromstring(reports.junit([self.stub])).iter("testcase")
+                    if c.get("classname") == "09_mpi_map.1_ranks" and c.get("name") == "MpiTest.NeedsThreeRanks")
+        self.assertIsNotNone(case.find("skipped"))
+
+
 class SchemaTest(unittest.TestCase):
     """The schema and its validator refuse what Gradescope does not document (checked once against
     python3-jsonschema 4.10: the same verdicts)."""
