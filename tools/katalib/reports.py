@@ -32,7 +32,8 @@ _WORK_DIR = r"(?:/[\w.+-]+)*/kata-(?:grade|bench)-[\w.-]+(?:/student)?"
 _UNDER_WORK = r"/(?:(?:src|build)/exercises/\d\d_\w+/|src/)?"
 _GTEST_BANNER = re.compile(r"^\[ *(RUN|OK|FAILED|PASSED|SKIPPED|==========|----------) *\]")
 # Lines of gtest that say nothing of their own: a bare location, its fixed phrases, its banners.
-_LOCATION_ONLY = re.compile(r"(?::-?\d+|^unknown file): Failure$|^(Expected equality of these values:|Failed|"
+_LOCATION_ONLY = re.compile(r"(?::-?\d+|^unknown file): Failure$|^\S+:-?\d+$|^unknown file$|"
+                            r"^(Expected equality of these values:|Failed|"
                             r"Google Test trace:)$|^\[ *(RUN|OK|FAILED|PASSED|==========|----------) *\]")
 
 

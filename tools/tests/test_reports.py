@@ -86,6 +86,11 @@ class CleanTest(unittest.TestCase):
         self.assertEqual(reports._first_line("x.cpp:4: Failure\n\n  said this"), "said this")
         self.assertEqual(reports._first_line("x.cpp:4: Failure\nExpected equality of these values:\n  a()"), "a()")
         self.assertEqual(reports._first_line("[----------] set-up\n[ RUN      ] T.x\nsaid"), "said")
+        # GoogleTest's JSON report puts the location alone on the first line, without ": Failure".
+        self.assertEqual(reports._first_line("unknown file\nC++ exception with description \"no\""),
+                         'C++ exception with description "no"')
+        self.assertEqual(reports._first_line("tests/03_test.cpp:218\nthe child was not reaped"),
+                         "the child was not reaped")
 
 
 class ReportsOfHostileOutputTest(unittest.TestCase):
