@@ -37,6 +37,9 @@ _LOCATION_ONLY = re.compile(r"(?::-?\d+|^unknown file): Failure$|^\S+:-?\d+$|^un
                             r"Google Test trace:)$|^\[ *(RUN|OK|FAILED|PASSED|==========|----------) *\]")
 
 
+_COMPILER_ERROR = re.compile(r"\b(?:fatal )?error:")
+
+
 def clean(text: str, work_dir: str = "") -> str:
     """Text from graded code as a student may read it: no terminal escapes, no
     control bytes, no grader paths (an exercise's file is shown by its name, any
@@ -143,6 +146,12 @@ def _first_line(message: str) -> str:
     return next((line for line in lines if not _LOCATION_ONLY.search(line)), lines[0] if lines else "")
 
 
+def _first_error(message: str) -> str:
+    """A build's first line that names an error (not ninja's "FAILED: target.o")."""
+    return next((line.strip() for line in message.splitlines() if _COMPILER_ERROR.search(line)),
+                _first_line(message))
+
+
 def markdown(submissions: list[SubmissionGrade]) -> str:
     out = ["# Grading report", ""]
     for submission in submissions:
@@ -159,7 +168,8 @@ def markdown(submissions: list[SubmissionGrade]) -> str:
                            None)
             tests = f"{grade.passed}/{grade.total}" if grade.compiled else "does not compile"
             first = "" if failing is None else md_cell(
-                f"{failing.name.split('/', 1)[-1]}: {_first_line(failing.message)}")
+                f"{failing.name.split('/', 1)[-1]}: "
+                f"{(_first_error if failing.status == 'does not compile' else _first_line)(failing.message)}")
             out.append(f"| {md_cell(grade.name)} | {tests} | {grade.points:g} / {grade.weight:g} | {first} |")
         for bench in _bench(submission):
             out.append(f"| {md_cell(bench.exercise)} speed | {md_cell(bench.summary())} "

@@ -86,6 +86,8 @@ class CleanTest(unittest.TestCase):
         self.assertEqual(reports._first_line("x.cpp:4: Failure\n\n  said this"), "said this")
         self.assertEqual(reports._first_line("x.cpp:4: Failure\nExpected equality of these values:\n  a()"), "a()")
         self.assertEqual(reports._first_line("[----------] set-up\n[ RUN      ] T.x\nsaid"), "said")
+        self.assertEqual(reports._first_error("FAILED: a.o\n/usr/bin/c++ -c a.cpp\na.cpp:1:10: fatal error: x: No such file"),
+                         "a.cpp:1:10: fatal error: x: No such file")
         # GoogleTest's JSON report puts the location alone on the first line, without ": Failure".
         self.assertEqual(reports._first_line("unknown file\nC++ exception with description \"no\""),
                          'C++ exception with description "no"')
