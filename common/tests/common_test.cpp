@@ -26,6 +26,35 @@
 namespace {
 
 using namespace std::chrono_literals;
+
+// SIGALRM every millisecond, to a handler installed without SA_RESTART: every
+// blocking call of the thread fails with EINTR while it lives. The old action
+// comes back, and the timer stops, when it goes out of scope.
+class SignalEveryMillisecond {
+ public:
+  SignalEveryMillisecond() {
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    if (::sigaction(SIGALRM, &action, &old_action_) == -1) {
+      kata::throw_errno("sigaction SIGALRM");
+    }
+    const itimerval every_ms{{0, 1000}, {0, 1000}};
+    if (::setitimer(ITIMER_REAL, &every_ms, nullptr) == -1) {
+      kata::throw_errno("setitimer");
+    }
+  }
+  ~SignalEveryMillisecond() {
+    const itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &old_action_, nullptr);
+  }
+  SignalEveryMillisecond(const SignalEveryMillisecond&) = delete;
+  SignalEveryMillisecond& operator=(const SignalEveryMillisecond&) = delete;
+
+ private:
+  struct sigaction old_action_ {};
+};
+
 using kata::testing::run_with_deadline;
 
 class CommonTest : public kata::testing::LeakCheckedTest {};
@@ -83,13 +112,7 @@ TEST_F(CommonTest, WriteAllSurvivesShortWritesToASlowReader) {
 }
 
 TEST_F(CommonTest, ReadExactSurvivesEintrFromASignalTimer) {
-  // A handler installed without SA_RESTART makes a blocked read() fail with EINTR.
-  struct sigaction action {};
-  action.sa_handler = [](int) {};
-  struct sigaction old_action {};
-  ASSERT_EQ(::sigaction(SIGALRM, &action, &old_action), 0);
-  const itimerval every_ms{{0, 1000}, {0, 1000}};
-  ASSERT_EQ(::setitimer(ITIMER_REAL, &every_ms, nullptr), 0);
+  const SignalEveryMillisecond interruptions;  // a blocked read() fails with EINTR
 
   const std::vector<std::byte> sent = pattern(300'000);
   kata::Pipe pipe = kata::make_pipe();
@@ -103,9 +126,6 @@ TEST_F(CommonTest, ReadExactSurvivesEintrFromASignalTimer) {
   std::vector<std::byte> got(sent.size());
   kata::read_exact(pipe.read_end.get(), got);
 
-  const itimerval off{};
-  ::setitimer(ITIMER_REAL, &off, nullptr);
-  ::sigaction(SIGALRM, &old_action, nullptr);
   EXPECT_EQ(got, sent);
   EXPECT_TRUE(writer.wait().success());
 }
@@ -270,13 +290,7 @@ TEST_F(CommonTest, OpenPidfdOfNoProcessSaysWhatFailed) {
 }
 
 TEST_F(CommonTest, WaitReadablePollsAgainAfterSignalsUntilDataOrTheDeadline) {
-  // A handler installed without SA_RESTART makes poll() fail with EINTR every millisecond.
-  struct sigaction action {};
-  action.sa_handler = [](int) {};
-  struct sigaction old_action {};
-  ASSERT_EQ(::sigaction(SIGALRM, &action, &old_action), 0);
-  const itimerval every_ms{{0, 1000}, {0, 1000}};
-  ASSERT_EQ(::setitimer(ITIMER_REAL, &every_ms, nullptr), 0);
+  const SignalEveryMillisecond interruptions;  // poll() fails with EINTR every millisecond
 
   kata::Pipe pipe = kata::make_pipe();
   const auto start = std::chrono::steady_clock::now();
@@ -286,9 +300,6 @@ TEST_F(CommonTest, WaitReadablePollsAgainAfterSignalsUntilDataOrTheDeadline) {
   const bool readable_with_data =
       kata::wait_readable(pipe.read_end.get(), std::chrono::steady_clock::now() + 5s);
 
-  const itimerval off{};
-  ::setitimer(ITIMER_REAL, &off, nullptr);
-  ::sigaction(SIGALRM, &old_action, nullptr);
   EXPECT_FALSE(readable_early);
   EXPECT_GE(waited, 50ms) << "a signal ended the wait before its deadline";
   EXPECT_TRUE(readable_with_data);
