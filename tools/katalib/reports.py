@@ -35,8 +35,7 @@ _GTEST_BANNER = re.compile(r"^\[ *(RUN|OK|FAILED|PASSED|SKIPPED|==========|-----
 _LOCATION_ONLY = re.compile(r"(?::-?\d+|^unknown file): Failure$|^\S+:-?\d+$|^unknown file$|"
                             r"^(Expected equality of these values:|Failed|"
                             r"Google Test trace:)$|^\[ *(RUN|OK|FAILED|PASSED|==========|----------) *\]")
-
-
+# A compiler's line that names an error (ninja's "FAILED: target.o" line does not).
 _COMPILER_ERROR = re.compile(r"\b(?:fatal )?error:")
 
 
@@ -82,6 +81,11 @@ class TestLine:
     max_score: float
     message: str
 
+    @property
+    def failed(self) -> bool:
+        """It applied and did not pass (a test that skipped itself did not apply)."""
+        return self.status not in ("passed", "skipped")
+
 
 def test_lines(grade: ExerciseGrade, work_dir: str = "") -> list[TestLine]:
     """The exercise's tests, its points split evenly over those that apply (a test that
@@ -93,8 +97,7 @@ def test_lines(grade: ExerciseGrade, work_dir: str = "") -> list[TestLine]:
         message = cut(clean("\n".join([*grade.notes, grade.message]), work_dir).strip())
         return [TestLine(grade.name, f"{number}.0", clean(grade.name), status, 0.0, 0.0, grade.weight,
                          message or "no test ran")]
-    counted = sum(not test.skipped for test in grade.tests)
-    share = grade.weight / counted if counted else 0.0
+    share = grade.weight / grade.total if grade.total else 0.0  # total: the tests that apply
     return [TestLine(grade.name, f"{number}.{index}", clean(test.name, work_dir), test.status, test.seconds,
                      round(share if test.passed else 0.0, 4), 0.0 if test.skipped else round(share, 4),
                      "" if test.passed else test_message(test, work_dir))
@@ -152,6 +155,11 @@ def _first_error(message: str) -> str:
                 _first_line(message))
 
 
+def _summary(line: TestLine) -> str:
+    """A failure in one line: the compiler's first error, or the test's first sentence."""
+    return _first_error(line.message) if line.status == "does not compile" else _first_line(line.message)
+
+
 def markdown(submissions: list[SubmissionGrade]) -> str:
     out = ["# Grading report", ""]
     for submission in submissions:
@@ -164,12 +172,9 @@ def markdown(submissions: list[SubmissionGrade]) -> str:
         out += ["| exercise | tests | points | first failure |", "| --- | --- | --- | --- |"]
         lines = {grade.name: test_lines(grade, work) for grade in submission.exercises}
         for grade in submission.exercises:
-            failing = next((line for line in lines[grade.name] if line.status not in ("passed", "skipped")),
-                           None)
+            failing = next((line for line in lines[grade.name] if line.failed), None)
             tests = f"{grade.passed}/{grade.total}" if grade.compiled else "does not compile"
-            first = "" if failing is None else md_cell(
-                f"{failing.name.split('/', 1)[-1]}: "
-                f"{(_first_error if failing.status == 'does not compile' else _first_line)(failing.message)}")
+            first = "" if failing is None else md_cell(f"{failing.name.split('/', 1)[-1]}: {_summary(failing)}")
             out.append(f"| {md_cell(grade.name)} | {tests} | {grade.points:g} / {grade.weight:g} | {first} |")
         for bench in _bench(submission):
             out.append(f"| {md_cell(bench.exercise)} speed | {md_cell(bench.summary())} "
@@ -194,7 +199,7 @@ def _markdown_exercise(grade: ExerciseGrade, lines: list[TestLine], work_dir: st
             f"| {line.score:g} / {line.max_score:g} |" for line in lines]
     out.append("")
     for line in lines:
-        if line.status not in ("passed", "skipped") and line.message:
+        if line.failed and line.message:
             out += [f"#### {line.number} {md_cell(line.name.split('/', 1)[-1])}: {line.status}", ""]
             out += md_block(line.message) + [""]
     return out
@@ -223,7 +228,7 @@ def gradescope(submission: SubmissionGrade, visibility: str = "visible",
                 "number": line.number,
                 "score": line.score,
                 "max_score": line.max_score,
-                "status": "passed" if line.status in ("passed", "skipped") else "failed",
+                "status": "failed" if line.failed else "passed",
                 "output": line.message if line.message else f"passed in {line.seconds:.2f} s",
                 "visibility": visibility,
             })
