@@ -132,18 +132,36 @@ void close_fds_except(int first_kept, int second_kept) {
   }
 }
 
+// The most items whose frame fits in one atomic pipe write (PIPE_BUF bytes): the
+// chunks a pool sends for any small map.
+constexpr std::size_t small_chunk = (PIPE_BUF - sizeof(TaskHeader)) / sizeof(std::int64_t);
+
 // A worker's whole life (Python: multiprocessing.pool.worker): read a chunk, run
 // the task on each item, send the results, until end of file on the task pipe
 // says the pool is stopping (Python sends a None sentinel instead).
+//
+// A small chunk runs in a buffer on the worker's stack, not in a std::vector. After
+// fork() every page of the parent is shared copy-on-write, and a new worker's first
+// malloc() writes to a dozen of them (malloc's state, the heap's free lists), each
+// write a page fault: on the course's VM that cost more than the rest of the
+// notebook's whole map. Only a chunk too big for the stack goes to the heap, where
+// the faults are small beside the copying.
 int run_worker(int tasks, int results) {
-  std::vector<std::int64_t> values;
+  std::array<std::int64_t, small_chunk> small_values;  // read() fills what is used
+  std::vector<std::int64_t> large_values;
   for (;;) {
     TaskHeader header{};
     if (!read_frame_part(tasks, bytes_of(header))) {
       return 0;
     }
-    values.resize(header.count);
-    read_exact(tasks, std::as_writable_bytes(std::span{values}));
+    std::span<std::int64_t> values;
+    if (header.count <= small_values.size()) {
+      values = std::span{small_values}.first(header.count);
+    } else {
+      large_values.resize(header.count);
+      values = large_values;
+    }
+    read_exact(tasks, std::as_writable_bytes(values));
 
     // A task's exception must not kill the worker: it becomes an error frame.
     std::optional<std::string> error;
