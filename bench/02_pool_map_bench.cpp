@@ -32,38 +32,52 @@ std::vector<std::int64_t> items_up_to(std::size_t n) {
   return items;
 }
 
-// How many times this process and its reaped children went to sleep (voluntary
-// context switches: a read of an empty pipe, a poll(), a waitpid()). Each sleep is
-// a wake-up to pay for later, and that, more than the work, is what a pool's
-// small maps cost. Reported per iteration as "sleeps".
-long sleeps_so_far() {
+// What this process and its reaped children have spent so far, from getrusage():
+// - sleeps, voluntary context switches (a read of an empty pipe, a poll(), a
+//   waitpid()): each is a wake-up to pay for later, and that, more than the work,
+//   is what a pool's small maps cost.
+// - faults, minor page faults: after fork() every page is shared copy-on-write, so
+//   the first write to a page, by the parent or by a child, copies it, and a child
+//   faults again on each piece of code it runs. That is most of what starting
+//   workers costs, beyond the forks themselves.
+// Both are reported per iteration.
+struct Usage {
+  long sleeps = 0;
+  long faults = 0;
+};
+
+Usage usage_so_far() {
   rusage self{};
   rusage children{};
   getrusage(RUSAGE_SELF, &self);
   getrusage(RUSAGE_CHILDREN, &children);
-  return self.ru_nvcsw + children.ru_nvcsw;
+  return {self.ru_nvcsw + children.ru_nvcsw, self.ru_minflt + children.ru_minflt};
 }
 
-void count_sleeps(benchmark::State& state, long since) {
-  state.counters["sleeps"] = benchmark::Counter(static_cast<double>(sleeps_so_far() - since),
-                                                benchmark::Counter::kAvgIterations);
+void count_usage(benchmark::State& state, const Usage& since) {
+  const Usage now = usage_so_far();
+  const auto per_iteration = [](long count) {
+    return benchmark::Counter(static_cast<double>(count), benchmark::Counter::kAvgIterations);
+  };
+  state.counters["sleeps"] = per_iteration(now.sleeps - since.sleeps);
+  state.counters["faults"] = per_iteration(now.faults - since.faults);
 }
 
 // The notebook's cell: start 8 workers, map square over 1000 ints, stop the pool.
 void BM_notebook_cell_pool8_start_map_stop(benchmark::State& state) {
   const auto items = items_up_to(1000);
-  const long since = sleeps_so_far();
+  const Usage since = usage_so_far();
   for (auto _ : state) {
     kata::ProcessPool pool(8);
     benchmark::DoNotOptimize(pool.map(square, items));
   }
-  count_sleeps(state, since);
+  count_usage(state, since);
 }
 BENCHMARK(BM_notebook_cell_pool8_start_map_stop)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The floor under the cell: 8 bare fork() + _exit() + waitpid(), no pipes, no work.
 void BM_eight_bare_forks(benchmark::State& state) {
-  const long since = sleeps_so_far();
+  const Usage since = usage_so_far();
   for (auto _ : state) {
     std::array<kata::ChildProcess, 8> children;
     for (auto& child : children) {
@@ -73,7 +87,7 @@ void BM_eight_bare_forks(benchmark::State& state) {
       benchmark::DoNotOptimize(child.wait());
     }
   }
-  count_sleeps(state, since);
+  count_usage(state, since);
 }
 BENCHMARK(BM_eight_bare_forks)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -81,24 +95,26 @@ BENCHMARK(BM_eight_bare_forks)->Unit(benchmark::kMillisecond)->UseRealTime();
 // bare forks. The rest of the cell is the first map on workers that have touched
 // nothing yet (compare the map on 8 existing workers below).
 void BM_pool8_start_stop(benchmark::State& state) {
+  const Usage since = usage_so_far();
   for (auto _ : state) {
     kata::ProcessPool pool(8);
   }
+  count_usage(state, since);
 }
 BENCHMARK(BM_pool8_start_stop)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The map alone, on a pool started once (Python: about 0.6 ms with 2 workers).
-// "sleeps" counts the workers' too, once the pool is gone and they are reaped.
+// "sleeps" and "faults" count the workers' too, once the pool is gone and they are reaped.
 void BM_map_on_existing_pool(benchmark::State& state) {
   const auto items = items_up_to(static_cast<std::size_t>(state.range(1)));
-  const long since = sleeps_so_far();
+  const Usage since = usage_so_far();
   {
     kata::ProcessPool pool(static_cast<unsigned>(state.range(0)));
     for (auto _ : state) {
       benchmark::DoNotOptimize(pool.map(square, items));
     }
   }
-  count_sleeps(state, since);
+  count_usage(state, since);
   state.SetItemsProcessed(state.iterations() * state.range(1));
 }
 BENCHMARK(BM_map_on_existing_pool)
