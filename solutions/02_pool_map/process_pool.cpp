@@ -135,6 +135,7 @@ void close_fds_except(int first_kept, int second_kept) {
 // The most items whose frame fits in one atomic pipe write (PIPE_BUF bytes): the
 // chunks a pool sends for any small map.
 constexpr std::size_t small_chunk = (PIPE_BUF - sizeof(TaskHeader)) / sizeof(std::int64_t);
+static_assert(frame_bytes(small_chunk) <= PIPE_BUF);
 
 // A worker's whole life (Python: multiprocessing.pool.worker): read a chunk, run
 // the task on each item, send the results, until end of file on the task pipe
@@ -142,7 +143,7 @@ constexpr std::size_t small_chunk = (PIPE_BUF - sizeof(TaskHeader)) / sizeof(std
 //
 // A small chunk runs in a buffer on the worker's stack, not in a std::vector. After
 // fork() every page of the parent is shared copy-on-write, and a new worker's first
-// malloc() writes to a dozen of them (malloc's state, the heap's free lists), each
+// malloc() writes to about ten of them (malloc's state, the heap's free lists), each
 // write a page fault: on the course's VM that cost more than the rest of the
 // notebook's whole map. Only a chunk too big for the stack goes to the heap, where
 // the faults are small beside the copying.
