@@ -8,6 +8,7 @@
 // This exercise's functions alone: the ladder's process-pool and oneTBB rungs are
 // exercise 02's (its benchmark's BM_million_pool and BM_million_tbb_map), and
 // bench/cells.json sets them on the same chart.
+#include "in_turns.hpp"
 #include "ipc_overhead.hpp"
 
 #include <benchmark/benchmark.h>
@@ -150,5 +151,21 @@ BENCHMARK(BM_map_shm)
     ->Args({1'000'000, 2})
     ->Args({1'000'000, 8})
     ->UseRealTime();
+
+// The notebook's cell by shm_map against 8 bare forks, timed in turns (see
+// in_turns.hpp). shm_map forks its 8 workers and has them write straight into shared
+// memory: "x_limit", what it costs beyond those forks, is what the pipes saved.
+void BM_map_shm_in_turns_with_bare_forks(benchmark::State& state) {
+  const auto& in = items(1000);
+  const kata::Task task = opaque_square();
+  try {
+    kata_bench::time_in_turns(
+        state, [&] { benchmark::DoNotOptimize(kata::shm_map(task, in, 8)); },
+        kata_bench::eight_bare_forks);
+  } catch (const std::exception& error) {
+    state.SkipWithError(error.what());
+  }
+}
+BENCHMARK(BM_map_shm_in_turns_with_bare_forks)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 }  // namespace

@@ -155,17 +155,20 @@ def build_table(cell: dict, figures: Figures, exercises: list[str], in_course: l
     wanted = [r for r in cell["rows"] if _wanted(r["source"], exercises)]
     origins = {Source.parse(r["source"]).origin for r in cell["rows"]} - {"python"} - set(exercises)
     left_out = sorted(origins & set(in_course) if in_course is not None else origins)
-    labels = {r["source"]: r["label"] for r in cell["rows"]}
+    # A row is named by its source and, where a benchmark gives two rows, the counter it shows.
+    labels = {(r["source"], r.get("value")): r["label"] for r in cell["rows"]}
     baseline = next((b for b in cell["baseline"] if resolve({"source": b}, figures, metric).ok), None)
     rows = []
     for spec in wanted:
         value = resolve(spec, figures, metric)
         versus = spec.get("vs", baseline)
-        base = resolve({"source": versus}, figures, metric) if versus else Value(None)
+        against = {"source": versus, **({"value": spec["vs_value"]} if "vs_value" in spec else {})}
+        base = resolve(against, figures, metric) if versus else Value(None)
         ratio = None
         if value.ok and base.ok and value.number > 0:
             ratio = base.number / value.number if metric == "time" else value.number / base.number
-        rows.append(Row(spec["label"], spec["kind"], value, ratio, labels.get(versus, versus or "")))
+        rows.append(Row(spec["label"], spec["kind"], value, ratio,
+                        labels.get((versus, spec.get("vs_value")), versus or "")))
     return Table(cell["id"], cell["title"], cell.get("notebook", ""), metric, cell.get("unit", "items/s"),
                  rows, left_out)
 

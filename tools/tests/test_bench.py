@@ -133,6 +133,18 @@ class TableTest(unittest.TestCase):
         self.assertEqual(texts["PipeQueue, 4 producers"], "8x faster")  # 320k against its own 40k, not the 1's
         self.assertEqual(texts["PipeQueue, 1 producer"], "2x faster")
 
+    def test_a_benchmark_timed_in_turns_is_compared_with_its_own_limit(self):
+        turns = "BM_notebook_cell_in_turns_with_bare_forks/manual_time"
+        figures = cells.Figures()
+        figures.benchmarks["02_pool_map"] = {turns: gbench.Figure(turns, 0.013, {"limit": 0.010, "x_limit": 1.3})}
+        table = cells.build_table(cell("pool_against_forks"), figures, ["02_pool_map"])
+        limit, pool = table.rows
+        self.assertAlmostEqual(limit.value.number, 0.010)  # the counter, not the benchmark's time
+        self.assertAlmostEqual(pool.value.number, 0.013)
+        self.assertAlmostEqual(pool.ratio, 0.010 / 0.013)
+        self.assertEqual(pool.versus, limit.label)
+        self.assertIn(f"| {pool.label} | C++ processes | 13 ms | 1.3x slower |", bench.markdown_table(table))
+
     def test_markdown_has_a_line_per_row(self):
         table, _ = self.rows("sleepy")
         text = bench.markdown_table(table)
