@@ -4,6 +4,7 @@
 // checks that the scan left no fd and no child process behind.
 #include "file_scan.hpp"
 
+#include <kata/child.hpp>
 #include <kata/testing.hpp>
 
 #include <grp.h>
@@ -14,9 +15,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -527,6 +530,42 @@ TEST_F(FileScanTest, ScanProcessesForksOneWorkerPerTopLevelDirectoryUpToWorkers)
   EXPECT_EQ(forks_for(root, 2), "returned \"2 forks, 4 files\"") << "a pool of two processes";
   EXPECT_EQ(forks_for(root, 16), "returned \"3 forks, 4 files\"")
       << "never more workers than top-level directories";
+}
+
+// A scan's fds are closed when it returns, not a moment later. oneTBB counts a fed
+// item as done before it destroys its stored copy, so a copy that still holds a
+// directory open closes its fd after parallel_for_each has returned. The window is a
+// few instructions wide: the tree is scanned many times while processes that never
+// sleep take the CPUs away from oneTBB's threads at random moments.
+TEST_F(FileScanTest, ScanTbbClosesEveryDirectoryBeforeItReturns) {
+  for (int a = 0; a < 8; ++a) {
+    for (int b = 0; b < 8; ++b) {
+      file(std::to_string(a) + "/" + std::to_string(b) + "/x.py");
+    }
+  }
+  const auto outcome = run_with_deadline(
+      [&] {
+        std::array<kata::ChildProcess, 4> spinners;  // killed and reaped when dropped
+        for (auto& spinner : spinners) {
+          spinner = kata::fork_child([] {
+            const volatile bool forever = true;  // a volatile read: the loop is not optimised away
+            while (forever) {
+            }
+            return 0;
+          });
+        }
+        const std::vector<fs::path> roots{root};
+        const std::set<int> before = kata::testing::open_fds();
+        int late = 0;
+        for (int i = 0; i < 3000; ++i) {
+          (void)kata::scan_tbb(roots, {});
+          late += kata::testing::open_fds() != before ? 1 : 0;
+        }
+        return std::to_string(late) + " of 3000 scans returned with a directory still open";
+      },
+      60s);
+  EXPECT_EQ(outcome.describe(),
+            "returned \"0 of 3000 scans returned with a directory still open\"");
 }
 
 TEST_F(FileScanTest, ARootWithOnlyFilesNeedsNoWorkers) {

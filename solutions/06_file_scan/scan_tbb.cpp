@@ -34,9 +34,15 @@ ScanResult scan_tbb(std::span<const std::filesystem::path> roots, const ScanOpti
   }
 
   // Each thread appends to its own Findings: no lock, no false sharing of one vector.
+  //
+  // The body takes its item by value, so oneTBB moves a fed item into it, and the
+  // item's share of its parent directory is dropped when the body returns. Taken by
+  // reference, the stored copy would be destroyed by oneTBB after it has counted the
+  // item as done: parallel_for_each could then return while another thread still
+  // held the last share of a directory, whose fd would close a moment too late.
   tbb::enumerable_thread_specific<scan::Findings> per_thread;
   tbb::parallel_for_each(
-      items.begin(), items.end(), [&](const WorkItem& item, tbb::feeder<WorkItem>& feeder) {
+      items.begin(), items.end(), [&](WorkItem item, tbb::feeder<WorkItem>& feeder) {
         scan::Findings& findings = per_thread.local();
         auto directory =
             item.root != nullptr
