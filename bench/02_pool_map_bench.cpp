@@ -66,13 +66,17 @@ void count_usage(benchmark::State& state, const Usage& since) {
   state.counters["faults"] = per_iteration(now.faults - since.faults);
 }
 
-// The notebook's cell: start 8 workers, map square over 1000 ints, stop the pool.
+// The notebook's cell: start 8 workers, map square over `items`, stop the pool.
+void notebook_cell(const std::vector<std::int64_t>& items) {
+  kata::ProcessPool pool(8);
+  benchmark::DoNotOptimize(pool.map(square, items));
+}
+
 void BM_notebook_cell_pool8_start_map_stop(benchmark::State& state) {
   const auto items = items_up_to(1000);
   const Usage since = usage_so_far();
   for (auto _ : state) {
-    kata::ProcessPool pool(8);
-    benchmark::DoNotOptimize(pool.map(square, items));
+    notebook_cell(items);
   }
   count_usage(state, since);
 }
@@ -119,12 +123,7 @@ BENCHMARK(BM_eight_waiting_forks)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_notebook_cell_in_turns_with_bare_forks(benchmark::State& state) {
   const auto items = items_up_to(1000);
   kata_bench::time_in_turns(
-      state,
-      [&items] {
-        kata::ProcessPool pool(8);
-        benchmark::DoNotOptimize(pool.map(square, items));
-      },
-      kata_bench::eight_bare_forks);
+      state, [&items] { notebook_cell(items); }, kata_bench::eight_bare_forks);
 }
 BENCHMARK(BM_notebook_cell_in_turns_with_bare_forks)
     ->Unit(benchmark::kMillisecond)

@@ -158,13 +158,11 @@ BENCHMARK(BM_map_shm)
 void BM_map_shm_in_turns_with_bare_forks(benchmark::State& state) {
   const auto& in = items(1000);
   const kata::Task task = opaque_square();
-  try {
+  run_or_skip(state, [&] {
     kata_bench::time_in_turns(
         state, [&] { benchmark::DoNotOptimize(kata::shm_map(task, in, 8)); },
         kata_bench::eight_bare_forks);
-  } catch (const std::exception& error) {
-    state.SkipWithError(error.what());
-  }
+  });
 }
 BENCHMARK(BM_map_shm_in_turns_with_bare_forks)->Unit(benchmark::kMillisecond)->UseManualTime();
 

@@ -1,6 +1,6 @@
 // A figure against its limit, timed in turns: a ratio that a noisy machine cannot bias.
 //
-// Two benchmarks run minutes apart see two different machines: on a shared 2-core VM,
+// Two benchmarks run one after the other see two different machines: on a shared 2-core VM,
 // whatever else ran in between often moves a figure more than the difference being
 // measured. Here each iteration times the work and then its limit (the next one the
 // other way round, so that neither always runs on the caches the other left): both
